@@ -1,0 +1,34 @@
+/**
+ * The `mlops` command. `npm start` runs `mlops start`; `npm run mlops -- <command>` runs any other.
+ */
+import { Command } from 'commander';
+import { synthSummary } from './synth-summary.ts';
+
+const program = new Command()
+  .name('mlops')
+  .description('Operate the serverless MLOps stack: local cloud, training, approval, audit.');
+
+program
+  .command('start')
+  .description('Synthesize the app and show what `cdk deploy` would create')
+  .option('-s, --stage <stage>', 'dev or prod', 'dev')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { stage: string; json?: boolean }) => {
+    const summary = await synthSummary(opts.stage);
+    if (opts.json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return;
+    }
+    console.log(`Synthesized stage '${summary.stage}' into ${summary.outdir}`);
+    for (const stack of summary.stacks) {
+      console.log(`\n${stack.name}  (${stack.resourceCount} resources)`);
+      for (const [type, count] of Object.entries(stack.byType))
+        console.log(`  ${String(count).padStart(3)}  ${type}`);
+    }
+    console.log(
+      `\nCompliance: ${summary.findings} unacknowledged finding(s) (cdk-nag + CloudFormation validation).`,
+    );
+    console.log('Deploy with: npx cdk deploy --all -c stage=dev');
+  });
+
+await program.parseAsync();

@@ -1,0 +1,285 @@
+/**
+ * The use-case contract: what a team declares about one ML use case. Validated at synth time
+ * (infra) and parsed again at cold start by the functions that receive it.
+ */
+import { z } from 'zod';
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
+const FIELD_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
+
+/** A kebab-case resource-safe name (it ends up in table keys, S3 prefixes and alarm names). */
+export const ResourceNameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'must be 3-40 lowercase letters, digits or hyphens, starting with a letter');
+
+/** A feature or label column name (it ends up in CSV headers and JSON keys). */
+export const FieldNameSchema = z
+  .string()
+  .regex(FIELD_PATTERN, 'must start with a letter and hold only letters, digits or underscores');
+
+const NumericFeatureSchema = z
+  .strictObject({
+    name: FieldNameSchema,
+    type: z.enum(['number', 'integer']),
+    description: z.string().optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    nullable: z.boolean().default(false),
+  })
+  .refine((f) => f.min === undefined || f.max === undefined || f.min < f.max, {
+    message: 'min must be lower than max',
+    path: ['max'],
+  });
+
+const CategoricalFeatureSchema = z.strictObject({
+  name: FieldNameSchema,
+  type: z.literal('categorical'),
+  description: z.string().optional(),
+  /** Known categories; an unseen value is a data-quality finding, not a rejection. */
+  categories: z.array(z.string().min(1)).min(2).optional(),
+  nullable: z.boolean().default(false),
+});
+
+const BooleanFeatureSchema = z.strictObject({
+  name: FieldNameSchema,
+  type: z.literal('boolean'),
+  description: z.string().optional(),
+  nullable: z.boolean().default(false),
+});
+
+/** One typed feature with its constraints. */
+export const FeatureSchema = z.union([NumericFeatureSchema, CategoricalFeatureSchema, BooleanFeatureSchema]);
+export type Feature = z.infer<typeof FeatureSchema>;
+
+/** A feature group: features of one entity, ingested together, with a time to live. */
+export const FeatureGroupSchema = z.strictObject({
+  name: ResourceNameSchema,
+  description: z.string().optional(),
+  /** Name of the entity key, for example `airport`. */
+  entity: FieldNameSchema,
+  /** A value older than this is reported as missing on read and removed by DynamoDB TTL. */
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(400 * 24 * 3600),
+  features: z.array(FeatureSchema).min(1),
+});
+export type FeatureGroup = z.infer<typeof FeatureGroupSchema>;
+
+export const LabelSchema = z.strictObject({
+  name: FieldNameSchema,
+  type: z.literal('binary'),
+  description: z.string().optional(),
+});
+
+const BuiltInAlgorithmSchema = z.strictObject({
+  kind: z.literal('xgboost'),
+  /** Version of SageMaker's built-in XGBoost container. */
+  version: z.enum(['1.7-1']).default('1.7-1'),
+});
+const CustomImageAlgorithmSchema = z.strictObject({
+  kind: z.literal('custom-image'),
+  imageUri: z
+    .string()
+    .regex(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/.+$/, 'must be an ECR image URI'),
+});
+
+export const ModelSchema = z.strictObject({
+  algorithm: z.discriminatedUnion('kind', [BuiltInAlgorithmSchema, CustomImageAlgorithmSchema]),
+  /** Passed to the training container as strings, as SageMaker requires. */
+  hyperparameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  seed: z.number().int().min(0).default(42),
+  instanceType: z
+    .string()
+    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type like ml.m5.large'),
+  instanceCount: z.number().int().min(1).max(20).default(1),
+  maxRuntimeSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(5 * 24 * 3600),
+  volumeSizeGb: z.number().int().min(1).max(16384).default(10),
+});
+
+export const DataQualitySchema = z.strictObject({
+  minRows: z.number().int().min(10),
+  maxMissingRate: z.number().min(0).max(1),
+  minPositiveRate: z.number().gt(0).lt(1),
+  maxPositiveRate: z.number().gt(0).lt(1),
+});
+
+export const GatesSchema = z.strictObject({
+  /** Absolute floor on the candidate's AUC on the held-out test split. */
+  minAuc: z.number().min(0.5).max(1),
+  /** Absolute ceiling on log loss. */
+  maxLogLoss: z.number().positive().optional(),
+  /** Largest AUC drop allowed against the current champion on the same split. */
+  maxAucRegression: z.number().min(0).max(0.5),
+  /** Decision threshold for precision/recall. */
+  threshold: z.number().gt(0).lt(1).default(0.5),
+});
+
+const CanarySchema = z.strictObject({
+  percent: z.number().int().min(1).max(50),
+  bakeMinutes: z.number().int().min(1).max(1440),
+});
+
+const InstanceDeploymentSchema = z.strictObject({
+  mode: z.literal('instance'),
+  instanceType: z
+    .string()
+    .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a SageMaker instance type like ml.m5.large'),
+  initialInstanceCount: z.number().int().min(1).max(10),
+  autoscaling: z
+    .strictObject({
+      minCapacity: z.number().int().min(1),
+      maxCapacity: z.number().int().min(1).max(100),
+      targetInvocationsPerInstance: z.number().int().min(1),
+    })
+    .optional(),
+  canary: CanarySchema,
+});
+
+const ServerlessDeploymentSchema = z.strictObject({
+  mode: z.literal('serverless'),
+  memorySizeMb: z.union([
+    z.literal(1024),
+    z.literal(2048),
+    z.literal(3072),
+    z.literal(4096),
+    z.literal(5120),
+    z.literal(6144),
+  ]),
+  maxConcurrency: z.number().int().min(1).max(200),
+  canary: CanarySchema,
+});
+
+export const DeploymentSchema = z.discriminatedUnion('mode', [
+  InstanceDeploymentSchema,
+  ServerlessDeploymentSchema,
+]);
+
+export const MonitoringSchema = z.strictObject({
+  /** An EventBridge schedule expression, `rate(...)` or `cron(...)`. */
+  schedule: z.string().regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge expression like rate(1 hour)'),
+  /** Below this many predictions in a window, no drift decision is taken. */
+  minSample: z.number().int().min(50),
+  /** Share of drifted features above which the dataset is considered drifted. */
+  driftShare: z.number().gt(0).max(1),
+  /** Per-test thresholds; the test itself is chosen by sample size and feature type. */
+  thresholds: z
+    .strictObject({
+      pValue: z.number().gt(0).lt(1).default(0.05),
+      psi: z.number().positive().default(0.2),
+      wasserstein: z.number().positive().default(0.1),
+      jensenShannon: z.number().positive().max(1).default(0.1),
+    })
+    .prefault({}),
+  retrain: z.strictObject({
+    enabled: z.boolean(),
+    cooldownHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90),
+  }),
+});
+
+/** The whole use case. */
+export const UseCaseSchema = z
+  .strictObject({
+    name: ResourceNameSchema,
+    description: z.string().min(1),
+    /** Feature groups whose values are read from the online store at prediction time. */
+    featureGroups: z.array(FeatureGroupSchema).min(1),
+    /** Features the caller sends with each prediction request. */
+    requestFeatures: z.array(FeatureSchema).default([]),
+    label: LabelSchema,
+    model: ModelSchema,
+    dataQuality: DataQualitySchema,
+    gates: GatesSchema,
+    deployment: DeploymentSchema,
+    monitoring: MonitoringSchema,
+    /** An optional EventBridge schedule for periodic retraining. */
+    trainingSchedule: z
+      .string()
+      .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge expression like rate(7 days)')
+      .optional(),
+  })
+  .superRefine((uc, ctx) => {
+    const seen = new Map<string, string>();
+    const note = (name: string, where: string, path: (string | number)[]) => {
+      const first = seen.get(name);
+      if (first) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          input: name,
+          message: `duplicates feature name '${name}' already used in ${first}; feature names must be unique across the use case`,
+        });
+      } else {
+        seen.set(name, where);
+      }
+    };
+    uc.featureGroups.forEach((g, gi) => {
+      g.features.forEach((f, fi) => {
+        note(f.name, `featureGroups[${gi}]`, ['featureGroups', gi, 'features', fi, 'name']);
+      });
+    });
+    uc.requestFeatures.forEach((f, fi) => {
+      note(f.name, 'requestFeatures', ['requestFeatures', fi, 'name']);
+    });
+    if (seen.has(uc.label.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['label', 'name'],
+        input: uc.label.name,
+        message: 'must differ from every feature name (the label would leak into the inputs)',
+      });
+    }
+    const groupNames = new Set<string>();
+    uc.featureGroups.forEach((g, gi) => {
+      if (groupNames.has(g.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['featureGroups', gi, 'name'],
+          input: g.name,
+          message: 'must be unique among the feature groups',
+        });
+      }
+      groupNames.add(g.name);
+    });
+    if (uc.dataQuality.minPositiveRate >= uc.dataQuality.maxPositiveRate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataQuality', 'minPositiveRate'],
+        input: uc.dataQuality.minPositiveRate,
+        message: `must be lower than dataQuality.maxPositiveRate (${uc.dataQuality.maxPositiveRate})`,
+      });
+    }
+    const scaling = uc.deployment.mode === 'instance' ? uc.deployment.autoscaling : undefined;
+    if (scaling && scaling.minCapacity > scaling.maxCapacity) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deployment', 'autoscaling', 'minCapacity'],
+        input: scaling.minCapacity,
+        message: `must be <= deployment.autoscaling.maxCapacity (${scaling.maxCapacity})`,
+      });
+    }
+  });
+
+/** A use case as written by a team (defaults not yet applied). */
+export type UseCaseInput = z.input<typeof UseCaseSchema>;
+/** A validated use case with defaults applied. */
+export type UseCase = z.output<typeof UseCaseSchema>;
+
+/** Identity helper that gives a use-case file full type checking and editor completion. */
+export function defineUseCase(useCase: UseCaseInput): UseCaseInput {
+  return useCase;
+}
+
+/** Every feature the model sees, in a stable order: feature-group features, then request features. */
+export function modelFeatures(useCase: UseCase): Feature[] {
+  return [...useCase.featureGroups.flatMap((g) => g.features), ...useCase.requestFeatures];
+}

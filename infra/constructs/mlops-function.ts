@@ -119,6 +119,7 @@ export class MlopsFunction extends Construct {
         sourcesContent: false,
         target: 'node22',
         format: nodejs.OutputFormat.CJS,
+        logLevel: nodejs.LogLevel.ERROR,
       },
     });
     Validations.of(role).acknowledge(

@@ -1,0 +1,49 @@
+/** S3 for the local cloud: s3rver, storing objects under a folder. */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+import { freePort } from '../ports.ts';
+
+export interface S3Options {
+  /** @default - a free port */
+  readonly port?: number;
+  /** Folder that holds the objects. @default - a temporary folder (tests) */
+  readonly dataDir?: string;
+}
+
+/** A running S3 emulator. */
+export interface S3Engine {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly limitations: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts s3rver. Clients must use path-style addressing, 127.0.0.1 (not localhost) and
+ * `requestChecksumCalculation: 'WHEN_REQUIRED'` (or AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED):
+ * s3rver predates the SDK's default CRC32 checksums.
+ */
+export async function startS3(options: S3Options = {}): Promise<S3Engine> {
+  const port = options.port ?? (await freePort());
+  const directory = options.dataDir ?? mkdtempSync(join(tmpdir(), 's3rver-'));
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({
+    port,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    allowMismatchedSignatures: true,
+  });
+  await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    limitations: [
+      'No versioning: PutObject returns no VersionId.',
+      'No Object Lock, bucket policies, KMS or TLS enforcement.',
+    ],
+    stop: () => server.close(),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * What the local cloud runs, as read from a synthesized cloud assembly (cdk.out). Every name, ARN
+ * and environment value here is already resolved to its local form.
+ */
+
+/** Where local ARNs live. */
+export interface LocalPlacement {
+  readonly region: string;
+  /** Always LOCAL_ACCOUNT (000000000000). */
+  readonly account: string;
+}
+
+/** Identity shared by every local resource. */
+export interface LocalResourceRef {
+  /** Stack name, for example `Fixture-Service`. */
+  readonly stack: string;
+  /** Logical ID in that stack's template. */
+  readonly logicalId: string;
+  /** Local physical name (table name, bucket name, function name...). */
+  readonly name: string;
+  /** Local ARN, built with the placement's region and account. */
+  readonly arn: string;
+}
+
+/** A Lambda function with its bundled code from cdk.out. */
+export interface LocalFunction extends LocalResourceRef {
+  /** Folder of the bundled asset (cdk.out/asset.<hash>). */
+  readonly codeDir: string;
+  /** `file.export`, for example `index.handler`. */
+  readonly handler: string;
+  readonly runtime: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Exactly the variables the template declares, resolved to local values. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly description?: string;
+}
+
+export interface LocalKey {
+  readonly name: string;
+  readonly type: 'S' | 'N' | 'B';
+}
+
+export interface LocalTable extends LocalResourceRef {
+  readonly partitionKey: LocalKey;
+  readonly sortKey?: LocalKey;
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: LocalKey;
+    readonly sortKey?: LocalKey;
+  }[];
+  readonly ttlAttribute?: string;
+  /** Stream view type when the template enables a stream. */
+  readonly streamViewType?: string;
+}
+
+export interface LocalBucket extends LocalResourceRef {}
+
+export interface LocalStateMachine extends LocalResourceRef {
+  /** The ASL definition with every intrinsic resolved (JSON text). */
+  readonly definition: string;
+  readonly type: 'STANDARD' | 'EXPRESS';
+}
+
+/** One method of an API Gateway REST API (payload 1.0) or HTTP API (payload 2.0) bound to a Lambda. */
+export interface LocalRoute {
+  readonly stack: string;
+  readonly apiLogicalId: string;
+  readonly apiKind: 'rest' | 'http';
+  /** REST stage name, or `$default` for HTTP APIs. */
+  readonly stageName: string;
+  /** Upper-case HTTP method, or `ANY`. */
+  readonly method: string;
+  /** Resource path with `{param}` and `{proxy+}` placeholders, for example `/items/{id}`. */
+  readonly path: string;
+  readonly authorization: 'NONE' | 'AWS_IAM' | 'JWT' | 'COGNITO_USER_POOLS' | 'CUSTOM';
+  /** ARN of the integrated function (a key of `LocalAssembly.functions`). */
+  readonly functionArn: string;
+}
+
+/** An EventBridge schedule rule and its targets. */
+export interface LocalSchedule extends LocalResourceRef {
+  /** `rate(...)` or `cron(...)`. */
+  readonly expression: string;
+  readonly enabled: boolean;
+  readonly targets: readonly { readonly arn: string; readonly input?: string }[];
+}
+
+export interface LocalTopic extends LocalResourceRef {}
+
+/** Everything the local cloud provisions and runs for one cloud assembly. */
+export interface LocalAssembly {
+  /** The cdk.out folder. */
+  readonly dir: string;
+  readonly placement: LocalPlacement;
+  readonly functions: readonly LocalFunction[];
+  readonly tables: readonly LocalTable[];
+  readonly buckets: readonly LocalBucket[];
+  readonly stateMachines: readonly LocalStateMachine[];
+  readonly routes: readonly LocalRoute[];
+  readonly schedules: readonly LocalSchedule[];
+  readonly topics: readonly LocalTopic[];
+}
+
+/** Endpoints of the running emulators, as handlers see them through AWS_ENDPOINT_URL_<SERVICE>. */
+export interface LocalEndpoints {
+  readonly dynamodb: string;
+  readonly s3: string;
+  readonly lambda: string;
+  readonly stepfunctions: string;
+  readonly sagemaker: string;
+  readonly sagemakerRuntime: string;
+  readonly sns: string;
+}
+
+/** Environment variables that point every AWS SDK v3 client at the emulators. */
+export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement): Record<string, string> {
+  return {
+    AWS_REGION: placement.region,
+    AWS_DEFAULT_REGION: placement.region,
+    AWS_ACCESS_KEY_ID: 'LOCAL',
+    AWS_SECRET_ACCESS_KEY: 'LOCALSECRET',
+    AWS_ENDPOINT_URL_DYNAMODB: e.dynamodb,
+    AWS_ENDPOINT_URL_S3: e.s3,
+    AWS_ENDPOINT_URL_LAMBDA: e.lambda,
+    AWS_ENDPOINT_URL_SFN: e.stepfunctions,
+    AWS_ENDPOINT_URL_SAGEMAKER: e.sagemaker,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: e.sagemakerRuntime,
+    AWS_ENDPOINT_URL_SNS: e.sns,
+    // s3rver predates the SDK's default CRC32 checksums.
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  };
+}

@@ -1,3 +1,5 @@
+import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
+
 /**
  * What the local cloud runs, as read from a synthesized cloud assembly (cdk.out). Every name, ARN
  * and environment value here is already resolved to its local form.
@@ -34,6 +36,11 @@ export interface LocalFunction extends LocalResourceRef {
   /** Exactly the variables the template declares, resolved to local values. */
   readonly environment: Readonly<Record<string, string>>;
   readonly description?: string;
+  /**
+   * Log group the function writes to (LoggingConfig.LogGroup).
+   * @default `/aws/lambda/<name>`
+   */
+  readonly logGroupName?: string;
 }
 
 export interface LocalKey {
@@ -41,14 +48,32 @@ export interface LocalKey {
   readonly type: 'S' | 'N' | 'B';
 }
 
+/** A secondary index of a table. */
+export interface LocalIndex {
+  readonly name: string;
+  readonly partitionKey: LocalKey;
+  readonly sortKey?: LocalKey;
+  /**
+   * Which attributes the index projects.
+   * @default 'ALL'
+   */
+  readonly projectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /**
+   * Attributes projected by an `INCLUDE` index.
+   * @default - none
+   */
+  readonly nonKeyAttributes?: readonly string[];
+}
+
 export interface LocalTable extends LocalResourceRef {
   readonly partitionKey: LocalKey;
   readonly sortKey?: LocalKey;
-  readonly indexes: readonly {
-    readonly name: string;
-    readonly partitionKey: LocalKey;
-    readonly sortKey?: LocalKey;
-  }[];
+  readonly indexes: readonly LocalIndex[];
+  /**
+   * Local secondary indexes (same partition key, another sort key).
+   * @default - none
+   */
+  readonly localIndexes?: readonly LocalIndex[];
   readonly ttlAttribute?: string;
   /** Stream view type when the template enables a stream. */
   readonly streamViewType?: string;
@@ -76,6 +101,27 @@ export interface LocalRoute {
   readonly authorization: 'NONE' | 'AWS_IAM' | 'JWT' | 'COGNITO_USER_POOLS' | 'CUSTOM';
   /** ARN of the integrated function (a key of `LocalAssembly.functions`). */
   readonly functionArn: string;
+  /**
+   * The API's local ID (what `Ref` of the API returns), which tells APIs apart in
+   * `/restapis/<apiId>/<stage>/_user_request_/<path>` URLs.
+   * @default - unknown (routes are matched by stage and path only)
+   */
+  readonly apiId?: string;
+  /**
+   * HTTP API route key, for example `GET /items/{id}` or `$default`.
+   * @default - `<method> <path>`
+   */
+  readonly routeKey?: string;
+  /**
+   * Lambda event format.
+   * @default '1.0' for REST APIs, '2.0' for HTTP APIs
+   */
+  readonly payloadFormatVersion?: '1.0' | '2.0';
+  /**
+   * REST API binary media types: matching request bodies reach the function base64-encoded.
+   * @default - none
+   */
+  readonly binaryMediaTypes?: readonly string[];
 }
 
 /** An EventBridge schedule rule and its targets. */
@@ -100,6 +146,11 @@ export interface LocalAssembly {
   readonly routes: readonly LocalRoute[];
   readonly schedules: readonly LocalSchedule[];
   readonly topics: readonly LocalTopic[];
+  /**
+   * What the reader skipped, for example container-image functions or non-Lambda integrations.
+   * @default - none
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** Endpoints of the running emulators, as handlers see them through AWS_ENDPOINT_URL_<SERVICE>. */
@@ -118,8 +169,8 @@ export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement
   return {
     AWS_REGION: placement.region,
     AWS_DEFAULT_REGION: placement.region,
-    AWS_ACCESS_KEY_ID: 'LOCAL',
-    AWS_SECRET_ACCESS_KEY: 'LOCALSECRET',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: e.dynamodb,
     AWS_ENDPOINT_URL_S3: e.s3,
     AWS_ENDPOINT_URL_LAMBDA: e.lambda,

@@ -1,0 +1,130 @@
+/**
+ * Point-in-time-correct training rows: for each label event at time T, the latest feature values
+ * with eventTime <= T that are still within their TTL, from records ingested no later than the
+ * cutoff. Inputs are streams in event-time order, so memory holds only the latest value per entity.
+ */
+import type { FeatureValue, StoredFeatureRecord } from './records.ts';
+
+/** An observed outcome to learn from. */
+export interface LabelEvent {
+  /** Unique and stable; breaks ties between labels at the same time. */
+  readonly labelId: string;
+  /** When the prediction would have been made, ISO-8601 UTC. */
+  readonly eventTime: string;
+  /** Entity ID per entity name, for example `{ airport: 'ATL' }`. */
+  readonly entities: Readonly<Record<string, string>>;
+  readonly label: 0 | 1;
+  /** Features the caller would have sent with the request. */
+  readonly request: Readonly<Record<string, FeatureValue>>;
+  /**
+   * When the label reached us; labels after the cutoff are left out.
+   * @default - always included
+   */
+  readonly ingestedAt?: string;
+}
+
+/** One feature group's history, as a stream in event-time order. */
+export interface GroupHistory {
+  readonly group: string;
+  /** Entity name the group is keyed by, looked up in `LabelEvent.entities`. */
+  readonly entity: string;
+  readonly ttlSeconds: number;
+  readonly featureNames: readonly string[];
+  readonly records: AsyncIterable<StoredFeatureRecord>;
+}
+
+/** A joined training row. */
+export interface TrainingRow {
+  readonly labelId: string;
+  readonly eventTime: string;
+  readonly entities: Readonly<Record<string, string>>;
+  readonly label: 0 | 1;
+  /** Feature-group values (null when absent or past TTL) followed by request features. */
+  readonly features: Readonly<Record<string, FeatureValue>>;
+  /** eventTime of the record each group's values came from, or null. */
+  readonly featureTimes: Readonly<Record<string, string | null>>;
+}
+
+/** Thrown when an input stream is not in event-time order (the join would silently leak). */
+export class OutOfOrderInputError extends Error {
+  override readonly name = 'OutOfOrderInputError';
+}
+
+interface Cursor {
+  readonly history: GroupHistory;
+  readonly iterator: AsyncIterator<StoredFeatureRecord>;
+  next: StoredFeatureRecord | undefined;
+  done: boolean;
+  lastTime: string;
+  readonly latest: Map<string, StoredFeatureRecord>;
+}
+
+async function advance(cursor: Cursor): Promise<void> {
+  const step = await cursor.iterator.next();
+  if (step.done) {
+    cursor.done = true;
+    cursor.next = undefined;
+    return;
+  }
+  if (step.value.eventTime < cursor.lastTime) {
+    throw new OutOfOrderInputError(
+      `feature group ${cursor.history.group}: record at ${step.value.eventTime} came after ${cursor.lastTime}`,
+    );
+  }
+  cursor.lastTime = step.value.eventTime;
+  cursor.next = step.value;
+}
+
+/** Joins label events (in event-time order) with each group's history. */
+export async function* pointInTimeJoin(
+  labels: AsyncIterable<LabelEvent>,
+  groups: readonly GroupHistory[],
+  cutoff?: string,
+): AsyncGenerator<TrainingRow> {
+  const cursors: Cursor[] = groups.map((history) => ({
+    history,
+    iterator: history.records[Symbol.asyncIterator](),
+    next: undefined,
+    done: false,
+    lastTime: '',
+    latest: new Map(),
+  }));
+  for (const c of cursors) await advance(c);
+  let lastLabelTime = '';
+  for await (const label of labels) {
+    if (label.eventTime < lastLabelTime) {
+      throw new OutOfOrderInputError(
+        `label ${label.labelId} at ${label.eventTime} came after ${lastLabelTime}`,
+      );
+    }
+    lastLabelTime = label.eventTime;
+    if (cutoff !== undefined && label.ingestedAt !== undefined && label.ingestedAt > cutoff) continue;
+    const features: Record<string, FeatureValue> = {};
+    const featureTimes: Record<string, string | null> = {};
+    const labelMs = Date.parse(label.eventTime);
+    for (const c of cursors) {
+      while (c.next && c.next.eventTime <= label.eventTime) {
+        const current = c.latest.get(c.next.entityId);
+        // Same eventTime twice: keep the record ingested first, as the online store does.
+        if (!current || current.eventTime < c.next.eventTime) c.latest.set(c.next.entityId, c.next);
+        await advance(c);
+      }
+      const entityId = label.entities[c.history.entity];
+      const record = entityId === undefined ? undefined : c.latest.get(entityId);
+      const fresh =
+        record !== undefined && labelMs < Date.parse(record.eventTime) + c.history.ttlSeconds * 1000;
+      for (const name of c.history.featureNames)
+        features[name] = fresh ? (record.values[name] ?? null) : null;
+      featureTimes[c.history.group] = fresh ? record.eventTime : null;
+    }
+    Object.assign(features, label.request);
+    yield {
+      labelId: label.labelId,
+      eventTime: label.eventTime,
+      entities: label.entities,
+      label: label.label,
+      features,
+      featureTimes,
+    };
+  }
+}

@@ -1,0 +1,234 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { UseCaseSchema } from '../../../shared/config/use-case.ts';
+import { ingestBulkObject } from '../../../shared/features/bulk.ts';
+import { buildDataset } from '../../../shared/features/dataset.ts';
+import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
+import { listKeys, readText } from '../../../shared/features/offline-store.ts';
+import { getLatest, getManyLatest, isPresent } from '../../../shared/features/online-store.ts';
+import demo from '../../../use-cases/flight-delay.ts';
+import { type Emulators, startEmulators } from '../../support/emulators.ts';
+
+const useCase = UseCaseSchema.parse(demo);
+const groups = featureGroupIndex([useCase]);
+const maybeGroup = groups.get('airport-delays');
+if (!maybeGroup) throw new Error('demo use case lost its feature group');
+const group = maybeGroup;
+
+let emu: Emulators;
+let n = 0;
+let table: string;
+let bucket: string;
+let clock = Date.parse('2001-01-10T00:00:00.000Z');
+const ctx = () => ({
+  online: { client: emu.doc, tableName: table },
+  offline: { client: emu.s3, bucket },
+  now: () => clock,
+});
+
+beforeAll(async () => {
+  emu = await startEmulators();
+});
+afterAll(async () => {
+  await emu?.stop();
+});
+beforeEach(async () => {
+  n++;
+  table = `online-${n}`;
+  bucket = `offline-${n}`;
+  await emu.createKeyTable(table, 'expiresAt');
+  await emu.createBucket(bucket);
+  clock = Date.parse('2001-01-10T00:00:00.000Z');
+});
+
+async function ingest(records: unknown[]) {
+  const { accepted, rejected } = validateRecords(group, records, ctx().now);
+  expect(rejected).toEqual([]);
+  return writeRecords(ctx(), group, accepted);
+}
+
+async function snapshotOfStores() {
+  const items = (await emu.doc.send(new ScanCommand({ TableName: table }))).Items ?? [];
+  const keys = await listKeys(emu.s3, bucket, '');
+  const objects = await Promise.all(keys.map(async (k) => [k, await readText(emu.s3, bucket, k)] as const));
+  return { items, objects };
+}
+
+const rec = (entityId: string, eventTime: string, delayRate2h: number | null, flights2h = 10) => ({
+  entityId,
+  eventTime,
+  values: { delayRate2h, flights2h },
+});
+
+describe('online store', () => {
+  it('keeps the newer value when an older event arrives late', async () => {
+    await ingest([rec('ATL', '2001-01-09T10:00:00Z', 0.4)]);
+    const late = await ingest([rec('ATL', '2001-01-09T09:00:00Z', 0.9)]);
+    expect(late.map((r) => r.outcome)).toEqual(['stale']);
+    const got = await getLatest(
+      ctx().online,
+      'airport-delays',
+      'ATL',
+      group.ttlSeconds,
+      Date.parse('2001-01-09T11:00:00Z'),
+    );
+    expect(got).toMatchObject({ eventTime: '2001-01-09T10:00:00.000Z', values: { delayRate2h: 0.4 } });
+    // The late event is still history: it is in the offline store.
+    const offline = (await snapshotOfStores()).objects.map(([, body]) => body).join('');
+    expect(offline).toContain('2001-01-09T09:00:00.000Z');
+  });
+
+  it('reports a value past its TTL as missing, with DynamoDB TTL set for physical removal', async () => {
+    await ingest([rec('ORD', '2001-01-09T10:00:00Z', 0.2)]);
+    const ttl = group.ttlSeconds;
+    const justBefore = Date.parse('2001-01-09T10:00:00Z') + ttl * 1000 - 1;
+    expect(isPresent(await getLatest(ctx().online, 'airport-delays', 'ORD', ttl, justBefore))).toBe(true);
+    const expired = await getLatest(ctx().online, 'airport-delays', 'ORD', ttl, justBefore + 1);
+    expect(expired).toEqual({
+      group: 'airport-delays',
+      entityId: 'ORD',
+      reason: 'expired',
+      eventTime: '2001-01-09T10:00:00.000Z',
+    });
+    const [item] = (await snapshotOfStores()).items;
+    expect(item?.expiresAt).toBe(Date.parse('2001-01-09T10:00:00Z') / 1000 + ttl);
+  });
+
+  it('changes nothing when records are replayed', async () => {
+    const batch = [rec('ATL', '2001-01-09T10:00:00Z', 0.4), rec('LAX', '2001-01-09T08:00:00Z', 0.1)];
+    await ingest(batch);
+    const before = await snapshotOfStores();
+    clock += 60_000;
+    const replay = await ingest(batch);
+    expect(replay.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate']);
+    expect(await snapshotOfStores()).toEqual(before);
+  });
+
+  it('reads many entities at once with BatchGetItem', async () => {
+    await ingest([rec('ATL', '2001-01-09T10:00:00Z', 0.4), rec('LAX', '2001-01-09T10:00:00Z', 0.1)]);
+    const got = await getManyLatest(
+      ctx().online,
+      ['ATL', 'LAX', 'SFO'].map((entityId) => ({
+        group: 'airport-delays',
+        entityId,
+        ttlSeconds: group.ttlSeconds,
+      })),
+      Date.parse('2001-01-09T11:00:00Z'),
+    );
+    expect(got.map((g) => (isPresent(g) ? g.values.delayRate2h : g.reason))).toEqual([0.4, 0.1, 'absent']);
+  });
+});
+
+describe('bulk ingestion', () => {
+  it('stores exactly the good rows and quarantines exactly the bad ones, each with its reason', async () => {
+    const csv = [
+      'entityId,eventTime,delayRate2h,flights2h',
+      'ATL,2001-01-09T10:00:00Z,0.25,12',
+      'ORD,2001-01-09T10:05:00Z,1.5,3',
+      'LAX,not-a-time,0.1,4',
+      'SFO,2001-01-09T10:10:00Z,,7',
+      'DEN,2001-01-09T10:15:00Z,0.3,-2',
+      'BOS,2001-01-09T10:20:00Z,0.05,9',
+    ].join('\n');
+    await emu.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'ingest/airport-delays/day1.csv', Body: csv }),
+    );
+    const summary = await ingestBulkObject(ctx(), groups, emu.s3, bucket, 'ingest/airport-delays/day1.csv');
+    expect(summary).toMatchObject({
+      rows: 6,
+      accepted: 3,
+      rejected: 3,
+      quarantineKey: 'quarantine/airport-delays/day1.rejected.jsonl',
+    });
+    const quarantined = (await readText(emu.s3, bucket, 'quarantine/airport-delays/day1.rejected.jsonl'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; problems: { field: string; problem: string }[] });
+    expect(quarantined.map((q) => [q.line, q.problems.map((p) => p.field)])).toEqual([
+      [3, ['values.delayRate2h']],
+      [4, ['eventTime']],
+      [6, ['values.flights2h']],
+    ]);
+    const online = ((await emu.doc.send(new ScanCommand({ TableName: table }))).Items ?? [])
+      .map((i) => i.entityId)
+      .sort();
+    expect(online).toEqual(['ATL', 'BOS', 'SFO']);
+    const summaryObject = JSON.parse(
+      await readText(emu.s3, bucket, 'quarantine/airport-delays/day1.summary.json'),
+    );
+    expect(summaryObject.accepted).toBe(3);
+  });
+
+  it('accepts JSONL and quarantines a line that is not JSON', async () => {
+    const body = `${JSON.stringify(rec('ATL', '2001-01-09T10:00:00Z', 0.2))}\n{not json\n`;
+    await emu.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'ingest/airport-delays/x.jsonl', Body: body }),
+    );
+    const summary = await ingestBulkObject(ctx(), groups, emu.s3, bucket, 'ingest/airport-delays/x.jsonl');
+    expect(summary).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+  });
+});
+
+describe('training sets', () => {
+  async function putLabels(day: string, labels: object[]) {
+    await emu.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `labels/flight-delay/date=${day}/part-0.jsonl`,
+        Body: labels.map((l) => JSON.stringify(l)).join('\n'),
+      }),
+    );
+  }
+  const label = (id: string, time: string, airport: string, y: 0 | 1) => ({
+    labelId: id,
+    eventTime: time,
+    entities: { airport },
+    label: y,
+    request: { hour: 10, weekday: 2, distance: 500, origin: airport, destination: 'JFK' },
+    ingestedAt: '2001-01-09T23:00:00.000Z',
+  });
+
+  it('gives the identical content hash when rebuilt with the same cutoff after a backfill', async () => {
+    clock = Date.parse('2001-01-09T12:00:00Z');
+    await ingest([rec('ATL', '2001-01-09T08:00:00Z', 0.1), rec('ORD', '2001-01-09T09:00:00Z', 0.6)]);
+    await putLabels('2001-01-09', [
+      label('a', '2001-01-09T10:00:00.000Z', 'ATL', 0),
+      label('b', '2001-01-09T10:30:00.000Z', 'ORD', 1),
+      label('c', '2001-01-09T11:00:00.000Z', 'ATL', 1),
+    ]);
+    const options = {
+      useCase,
+      s3: emu.s3,
+      offline: { client: emu.s3, bucket },
+      datasetsBucket: bucket,
+      cutoff: '2001-01-10T00:00:00.000Z',
+    };
+    const first = await buildDataset(options);
+    // A backfill for 09:30, ingested after the cutoff: it must not change the dataset.
+    clock = Date.parse('2001-01-11T00:00:00Z');
+    await ingest([rec('ATL', '2001-01-09T09:30:00Z', 0.95)]);
+    const second = await buildDataset(options);
+    expect(second.datasetHash).toBe(first.datasetHash);
+    expect(first.rowCount).toBe(3);
+    expect(first.positiveCount).toBe(2);
+    const rows = (await readText(emu.s3, bucket, first.snapshot.key))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.features.delayRate2h)).toEqual([0.1, 0.6, 0.1]);
+    // With a later cutoff the backfill is visible, so the hash differs.
+    const third = await buildDataset({ ...options, cutoff: '2001-01-12T00:00:00.000Z' });
+    expect(third.datasetHash).not.toBe(first.datasetHash);
+    expect(first.baseline.delayRate2h?.kind).toBe('numeric');
+    expect(first.schema.map((s) => s.name)).toEqual([
+      'delayRate2h',
+      'flights2h',
+      'hour',
+      'weekday',
+      'distance',
+      'origin',
+      'destination',
+    ]);
+  });
+});

@@ -1,0 +1,70 @@
+/** Starts the real local engines (DynamoDB Local, s3rver) for an integration test file. */
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
+import { type DynamoDbEngine, startDynamoDb } from '../../infra/local/engines/dynamodb.ts';
+import { type S3Engine, startS3 } from '../../infra/local/engines/s3.ts';
+
+/** Running engines and clients bound to them. */
+export interface Emulators {
+  readonly dynamodb: DynamoDbEngine;
+  readonly s3Engine: S3Engine;
+  readonly ddb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  /** Creates a table with a string partition key (and optional TTL attribute). */
+  createKeyTable(name: string, ttlAttribute?: string): Promise<void>;
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startEmulators(): Promise<Emulators> {
+  const [dynamodb, s3Engine] = await Promise.all([startDynamoDb(), startS3()]);
+  const ddb = new DynamoDBClient({
+    endpoint: dynamodb.endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const s3 = new S3Client({
+    endpoint: s3Engine.endpoint,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    dynamodb,
+    s3Engine,
+    ddb,
+    doc: DynamoDBDocumentClient.from(ddb),
+    s3,
+    async createKeyTable(name, ttlAttribute) {
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        }),
+      );
+      if (ttlAttribute) {
+        await ddb.send(
+          new UpdateTimeToLiveCommand({
+            TableName: name,
+            TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
+          }),
+        );
+      }
+    },
+    async createBucket(name) {
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+    },
+    async stop() {
+      ddb.destroy();
+      s3.destroy();
+      await Promise.all([dynamodb.stop(), s3Engine.stop()]);
+    },
+  };
+}

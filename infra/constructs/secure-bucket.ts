@@ -24,6 +24,12 @@ export interface SecureBucketProps {
    */
   readonly objectLock?: ObjectLockProps;
   /**
+   * Send S3 events to EventBridge (bulk ingestion listens there, which avoids the cross-stack
+   * cycle that a direct bucket notification to a function in another stack would create).
+   * @default false
+   */
+  readonly eventBridge?: boolean;
+  /**
    * Days after which noncurrent object versions expire.
    * @default - noncurrent versions are kept
    */
@@ -74,5 +80,12 @@ export class SecureBucket extends Construct {
           ? undefined
           : [{ noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpirationDays) }],
     });
+    if (props.eventBridge) {
+      // Set natively on the bucket: the eventBridgeEnabled prop would add a custom-resource Lambda.
+      (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
+        'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',
+        true,
+      );
+    }
   }
 }

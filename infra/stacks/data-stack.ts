@@ -97,7 +97,7 @@ export class DataStack extends Stack {
         removalPolicy: removal,
         ...extra,
       }).bucket;
-    this.datasets = bucket('Datasets');
+    this.datasets = bucket('Datasets', { eventBridge: true });
     this.offlineFeatures = bucket('OfflineFeatures');
     this.artifacts = bucket('Artifacts');
     this.predictionLogs = bucket('PredictionLogs', { noncurrentVersionExpirationDays: 30 });

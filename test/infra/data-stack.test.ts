@@ -148,6 +148,15 @@ describe.each(['dev', 'prod'] as const)('data stack (%s)', (stage) => {
     });
   });
 
+  it('sends S3 events of exactly one bucket (datasets) to EventBridge, natively, without a custom resource', () => {
+    const t = templates[stage];
+    const notified = t.findResources('AWS::S3::Bucket', {
+      Properties: { NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } } },
+    });
+    expect(Object.keys(notified)).toHaveLength(1);
+    expect(Object.keys(t.findResources('Custom::S3BucketNotifications'))).toHaveLength(0);
+  });
+
   it('enables DynamoDB TTL on the online feature store', () => {
     templates[stage].hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag
 import type { UseCase } from '../shared/config/use-case.ts';
 import type { StageConfig } from './config/stage.ts';
 import { DataStack } from './stacks/data-stack.ts';
+import { ServiceStack } from './stacks/service-stack.ts';
 
 export interface BuildAppProps {
   readonly stage: StageConfig;
@@ -23,6 +24,7 @@ export interface BuildAppProps {
 /** Every stack of one stage. */
 export interface MlopsStacks {
   readonly data: DataStack;
+  readonly service: ServiceStack;
 }
 
 /** Adds every stack of the product to `app` and turns on the compliance checks. */
@@ -33,8 +35,16 @@ export function buildApp(app: App, props: BuildAppProps): MlopsStacks {
     env: { region: props.region, account: props.account },
     description: `mlops ${props.stage.name}: keys, buckets and tables (stateful)`,
   });
+  const service = new ServiceStack(app, `${prefix}-Service`, {
+    stage: props.stage,
+    env: { region: props.region, account: props.account },
+    description: `mlops ${props.stage.name}: the API and the audit routes (stateless)`,
+    encryptionKey: data.key,
+    ledger: data.ledger,
+    auditArchive: data.auditArchive,
+  });
   applyComplianceChecks(app);
-  return { data };
+  return { data, service };
 }
 
 /** cdk-nag packs that run on every synth; an unacknowledged finding fails synth. */

@@ -1,7 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { LEDGER_INDEX_NAMES } from '../../shared/ledger/index-names.ts';
 
 /** A global secondary index on string keys, projecting all attributes. */
 export interface StringIndexProps {
@@ -49,9 +51,12 @@ export interface MlopsTableProps {
 export class MlopsTable extends Construct {
   /** The table. */
   readonly table: dynamodb.TableV2;
+  /** The key that encrypts the table, its indexes and its stream. */
+  readonly encryptionKey: IKey;
 
   constructor(scope: Construct, id: string, props: MlopsTableProps) {
     super(scope, id);
+    this.encryptionKey = props.encryptionKey;
     const str = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
     this.table = new dynamodb.TableV2(this, 'Table', {
       partitionKey: str(props.partitionKey),
@@ -74,23 +79,39 @@ export class MlopsTable extends Construct {
 }
 
 /** Names of the ledger's indexes, one per audit query (see README "For auditors"). */
-export const LEDGER_INDEXES = {
-  byModel: { indexName: 'byModel', partitionKey: 'modelVersion', sortKey: 'at' },
-  byDataset: { indexName: 'byDataset', partitionKey: 'datasetHash', sortKey: 'at' },
-  byEndpoint: { indexName: 'byEndpoint', partitionKey: 'endpointName', sortKey: 'at' },
-  byRun: { indexName: 'byRun', partitionKey: 'runId', sortKey: 'at' },
-  byDay: { indexName: 'byDay', partitionKey: 'day', sortKey: 'at' },
-} as const satisfies Record<string, StringIndexProps>;
+export const LEDGER_INDEXES = LEDGER_INDEX_NAMES satisfies Record<string, StringIndexProps>;
 
 export interface LedgerTableProps {
   /** Customer-managed key that encrypts the ledger and its stream. */
   readonly encryptionKey: IKey;
 }
 
+/** Item-level actions that could rewrite history; writers and auditors are denied them. */
+export const LEDGER_MUTATING_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:UpdateTimeToLive',
+  'dynamodb:DeleteTable',
+] as const;
+
+/** Read actions an auditor needs on the ledger and its indexes. */
+export const LEDGER_READ_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:DescribeTable',
+] as const;
+
 /**
  * The lineage ledger: an append-only hash chain. Item `pk=CHAIN#<chain>, sk=EVENT#<seq>` holds an
- * event, `sk=HEAD` the chain head. Sparse indexes answer the audit queries. It is always
- * retained and deletion-protected, whatever the stage, and streams new items to the archiver.
+ * event, `sk=EVENTID#<eventId>` its idempotency key, `sk=HEAD` the chain head. Sparse indexes
+ * answer the audit queries. It is always retained and deletion-protected, whatever the stage,
+ * and streams new items to the archiver.
  */
 export class LedgerTable extends MlopsTable {
   constructor(scope: Construct, id: string, props: LedgerTableProps) {
@@ -102,6 +123,65 @@ export class LedgerTable extends MlopsTable {
       stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
+    });
+  }
+
+  /** ARNs of the table's indexes, one by one (no wildcard). */
+  get indexArns(): string[] {
+    return Object.values(LEDGER_INDEXES).map((ix) => `${this.table.tableArn}/index/${ix.indexName}`);
+  }
+
+  /**
+   * Lets `grantee` append events and nothing else: PutItem and ConditionCheckItem (what
+   * TransactWriteItems authorizes per item), GetItem and Query to read the head, and encryption
+   * with the table's key. An explicit Deny of every item mutation keeps any other grant (a broad
+   * managed policy, say) from ever allowing an update or delete on the ledger.
+   */
+  grantAppend(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      resourceArns: [this.table.tableArn],
+    });
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    grantee.grantPrincipal.addToPrincipalPolicy(this.denyMutationStatement());
+    return grant;
+  }
+
+  /** Lets `grantee` read the ledger, its indexes and its key; nothing else. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...LEDGER_READ_ACTIONS],
+      resourceArns: [this.table.tableArn, ...this.indexArns],
+    });
+    this.encryptionKey.grantDecrypt(grantee);
+    return grant;
+  }
+
+  /** The read-only statements, for a managed policy: ledger and index reads, key decrypt. */
+  readStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        sid: 'ReadLedger',
+        actions: [...LEDGER_READ_ACTIONS],
+        resources: [this.table.tableArn, ...this.indexArns],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DecryptLedger',
+        actions: ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [this.encryptionKey.keyArn],
+      }),
+    ];
+  }
+
+  /** An explicit Deny of every ledger mutation but the conditional puts of an append. */
+  denyMutationStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'LedgerIsAppendOnly',
+      effect: iam.Effect.DENY,
+      actions: [...LEDGER_MUTATING_ACTIONS],
+      resources: [this.table.tableArn, ...this.indexArns],
     });
   }
 }

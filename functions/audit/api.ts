@@ -1,0 +1,67 @@
+/**
+ * `GET /audit/...`: the five audit queries and chain verification, read-only. Each route parses
+ * its parameters with zod and makes one call into shared/ledger.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { NotFoundError } from '../../shared/errors.ts';
+import { AUDIT_ROUTES, VerifyParamsSchema } from '../../shared/ledger/audit-api.ts';
+import {
+  DatasetParamsSchema,
+  EventsInRangeSchema,
+  eventsInRange,
+  getProvenance,
+  incidentsForModel,
+  ModelVersionParamsSchema,
+  modelsFromDataset,
+  ServedAtParamsSchema,
+  servedAt,
+} from '../../shared/ledger/queries.ts';
+import { verifyLedger } from '../../shared/ledger/verify.ts';
+import { httpHandler, parseParams } from '../shared/http.ts';
+import { loadEnv, tracer } from '../shared/observability.ts';
+
+const EnvSchema = z.object({
+  LEDGER_TABLE: z.string().min(1),
+  LEDGER_CHAIN: z.string().min(1).default('main'),
+  AUDIT_ARCHIVE_BUCKET: z.string().min(1),
+});
+const env = loadEnv(EnvSchema);
+
+const ledger = {
+  client: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
+  tableName: env.LEDGER_TABLE,
+  chain: env.LEDGER_CHAIN,
+};
+const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
+
+type Route = (event: APIGatewayProxyEvent) => Promise<unknown>;
+
+const routes: Record<string, Route> = {
+  [AUDIT_ROUTES.provenance.path]: (e) =>
+    getProvenance(ledger, parseParams(ModelVersionParamsSchema, e.queryStringParameters).modelVersion),
+  [AUDIT_ROUTES.incidents.path]: (e) =>
+    incidentsForModel(ledger, parseParams(ModelVersionParamsSchema, e.queryStringParameters).modelVersion),
+  [AUDIT_ROUTES.modelsFromDataset.path]: (e) =>
+    modelsFromDataset(ledger, parseParams(DatasetParamsSchema, e.queryStringParameters).datasetHash),
+  [AUDIT_ROUTES.servedAt.path]: (e) => {
+    const p = parseParams(ServedAtParamsSchema, e.queryStringParameters);
+    return servedAt(ledger, p.endpointName, p.at);
+  },
+  [AUDIT_ROUTES.events.path]: (e) =>
+    eventsInRange(ledger, parseParams(EventsInRangeSchema, e.queryStringParameters)),
+  [AUDIT_ROUTES.verify.path]: (e) => {
+    const p = parseParams(VerifyParamsSchema, e.queryStringParameters);
+    return verifyLedger(ledger, p.archive === 'true' ? archive : undefined);
+  },
+};
+
+/** Dispatches on the API Gateway resource path. */
+export const handler = httpHandler(async (event) => {
+  const route = event.httpMethod === 'GET' ? routes[event.resource] : undefined;
+  if (!route) throw new NotFoundError(`no route ${event.httpMethod} ${event.resource}`);
+  return route(event);
+});

@@ -1,0 +1,44 @@
+/**
+ * Ledger stream → Object Lock archive. Invoked by the DynamoDB stream event source mapping;
+ * a thrown error makes Lambda bisect the batch and, after the retries, send it to the
+ * on-failure queue, so no event is skipped silently.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { archiveBatch } from '../../shared/ledger/archive.ts';
+import { loadEnv, logger, metrics, tracer } from '../shared/observability.ts';
+
+const env = loadEnv(z.object({ AUDIT_ARCHIVE_BUCKET: z.string().min(1) }));
+const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
+
+type StreamEvent = z.infer<typeof DynamoDBStreamSchema>;
+
+/** Archives each new ledger event and the chain-head digest of the batch. */
+export const handler = middy<StreamEvent>()
+  .use(injectLambdaContext(logger))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics))
+  .use(parser({ schema: DynamoDBStreamSchema }))
+  .handler(async (event) => {
+    const result = await archiveBatch(
+      archive,
+      event.Records.map((r) => ({
+        eventName: r.eventName,
+        keys: r.dynamodb.Keys ?? {},
+        ...(r.dynamodb.NewImage ? { newImage: r.dynamodb.NewImage } : {}),
+      })),
+      new Date(),
+    );
+    // Writers only insert: a modified or removed event means someone bypassed the append path.
+    for (const signal of result.tamperSignals)
+      logger.error('ledger record changed after append', { ...signal });
+    metrics.addMetric('ArchivedEvents', MetricUnit.Count, result.events);
+    metrics.addMetric('LedgerTamperSignals', MetricUnit.Count, result.tamperSignals.length);
+  });

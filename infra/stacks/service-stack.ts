@@ -1,0 +1,115 @@
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage.ts';
+import { Audit } from '../constructs/audit.ts';
+import type { LedgerTable } from '../constructs/mlops-table.ts';
+
+export interface ServiceStackProps extends StackProps {
+  /** Stage settings: log retention, removal policy, sizing. */
+  readonly stage: StageConfig;
+  /** The data stack's key: encrypts the API's access logs and the functions' logs and queues. */
+  readonly encryptionKey: IKey;
+  /** The lineage ledger. */
+  readonly ledger: LedgerTable;
+  /** The Object Lock audit archive. */
+  readonly auditArchive: IBucket;
+}
+
+/**
+ * The product's API: ONE REST API, IAM-authorized by default, with JSON access logs in a
+ * KMS-encrypted log group, X-Ray tracing and stage throttling. Features add their routes to
+ * `api` through their own constructs; this stack only makes the decisions they share.
+ */
+export class ServiceStack extends Stack {
+  /** The REST API every route of the product hangs off. */
+  readonly api: apigw.RestApi;
+  /** The audit routes, archiver and auditor role. */
+  readonly audit: Audit;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    const removal = stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      encryptionKey: props.encryptionKey,
+      retention: stage.logRetentionDays as logs.RetentionDays,
+      removalPolicy: removal,
+    });
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: `mlops-${stage.name}`,
+      description: `mlops ${stage.name}: features, predict, feedback and audit routes`,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      // Execution logs need the account-level CloudWatch role.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: removal,
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        // Request and response bodies may carry features; never copy them to logs.
+        dataTraceEnabled: false,
+        throttlingRateLimit: 200,
+        throttlingBurstLimit: 400,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+    });
+
+    this.audit = new Audit(this, 'Audit', {
+      ledger: props.ledger,
+      auditArchive: props.auditArchive,
+      encryptionKey: props.encryptionKey,
+      api: this.api,
+      stage,
+    });
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'Every route is IAM-authorized (SigV4); callers are AWS principals, not Cognito users.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Every route requires a SigV4-signed request, which API Gateway checks before any integration runs, and the stage throttles; a WAF web ACL is left to the platform team that owns the account edge.',
+      },
+      {
+        id: 'NIST.800.53.R5-APIGWAssociatedWithWAF',
+        reason:
+          'Every route requires a SigV4-signed request, which API Gateway checks before any integration runs, and the stage throttles; a WAF web ACL is left to the platform team that owns the account edge.',
+      },
+      {
+        id: 'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
+        reason:
+          'Answers must reflect the ledger and feature store as they are now (a cached verify or served-at would mislead an auditor); responses carry cache-control: no-store.',
+      },
+      {
+        id: 'NIST.800.53.R5-APIGWSSLEnabled',
+        reason:
+          'Every integration is a Lambda proxy invoked over the AWS API; there is no HTTP backend to present a client certificate to.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-level role API Gateway uses to write execution logs; it grants only CloudWatch Logs writes.',
+      },
+    );
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The lineage ledger's event model: one zod schema per event type. Every event carries a
+ * caller-supplied `eventId` (the idempotency key), `type`, `actor`, `time`, `useCase` and the IDs
+ * it links (`datasetHash`, `runId`, `modelVersion`, `endpointName`), which the ledger copies into
+ * the sparse index attributes the audit queries use.
+ *
+ * Schemas are strict so an event hashes exactly what was validated, and numbers must be finite
+ * (NaN/Infinity have no canonical JSON form, see `canonical.ts`).
+ */
+import { z } from 'zod';
+
+/** Identifier: letters, digits and `._:/@+=-`, 1-200 characters (safe in keys, paths and URLs). */
+const IdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:/@+=-]+$/, 'may contain only letters, digits and ._:/@+=-');
+
+/** A finite JSON number (NaN and Infinity are rejected; they have no canonical JSON form). */
+const FiniteSchema = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** Lower-case hex SHA-256. */
+export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256');
+
+/** ISO-8601 UTC time, for example `2025-03-01T12:00:00.000Z`. */
+export const IsoTimeSchema = z.iso.datetime();
+
+/** Named metric values, for example `{ auc: 0.81, logLoss: 0.42 }`. */
+export const MetricsSchema = z.record(z.string().min(1), FiniteSchema);
+export type Metrics = z.infer<typeof MetricsSchema>;
+
+/** Hyperparameters as the training job received them. */
+export const HyperparametersSchema = z.record(
+  z.string().min(1),
+  z.union([z.string(), FiniteSchema, z.boolean()]),
+);
+export type Hyperparameters = z.infer<typeof HyperparametersSchema>;
+
+/** One S3 object version a dataset was built from or written to. */
+export const S3ObjectVersionSchema = z.strictObject({
+  bucket: z.string().min(3).max(63),
+  key: z.string().min(1).max(1024),
+  versionId: z.string().min(1).max(1024),
+});
+export type S3ObjectVersion = z.infer<typeof S3ObjectVersionSchema>;
+
+/** The dataset a run trained on: its content hash and the exact S3 object versions. */
+export const DatasetRefSchema = z.strictObject({
+  hash: Sha256Schema,
+  objects: z.array(S3ObjectVersionSchema).min(1),
+});
+export type DatasetRef = z.infer<typeof DatasetRefSchema>;
+
+/** Everything needed to reproduce a training run; provenance answers from these facts alone. */
+export const ReproducibilityManifestSchema = z.strictObject({
+  dataset: DatasetRefSchema,
+  featureDefinitionsHash: Sha256Schema,
+  codeVersion: z.string().min(1).max(200),
+  configHash: Sha256Schema,
+  containerImage: z.string().min(1).max(500),
+  hyperparameters: HyperparametersSchema,
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
+});
+export type ReproducibilityManifest = z.infer<typeof ReproducibilityManifestSchema>;
+
+/** One quality gate as evaluated: the metric, its threshold and whether it passed. */
+export const GateResultSchema = z.strictObject({
+  name: z.string().min(1),
+  metric: z.string().min(1),
+  comparison: z.enum(['>=', '<=', 'maxRegression']),
+  threshold: FiniteSchema,
+  actual: FiniteSchema,
+  passed: z.boolean(),
+});
+export type GateResult = z.infer<typeof GateResultSchema>;
+
+const TimeWindowSchema = z.strictObject({ start: IsoTimeSchema, end: IsoTimeSchema });
+
+const base = {
+  eventId: IdSchema,
+  /** Who caused the event: an IAM principal ARN, a user, or a pipeline step name. */
+  actor: z.string().min(1).max(500),
+  time: IsoTimeSchema,
+  useCase: IdSchema,
+};
+
+export const DatasetBuiltSchema = z.strictObject({
+  ...base,
+  type: z.literal('DatasetBuilt'),
+  datasetHash: Sha256Schema,
+  objects: z.array(S3ObjectVersionSchema).min(1),
+  featureDefinitionsHash: Sha256Schema,
+  rowCount: z.number().int().min(0),
+  cutoff: IsoTimeSchema,
+  runId: IdSchema.optional(),
+});
+export type DatasetBuilt = z.infer<typeof DatasetBuiltSchema>;
+
+export const TrainingStartedSchema = z.strictObject({
+  ...base,
+  type: z.literal('TrainingStarted'),
+  runId: IdSchema,
+  datasetHash: Sha256Schema,
+  trigger: z.enum(['manual', 'schedule', 'drift', 'reproduce']),
+  reason: z.string().max(2000).optional(),
+  manifest: ReproducibilityManifestSchema,
+});
+export type TrainingStarted = z.infer<typeof TrainingStartedSchema>;
+
+export const TrainingCompletedSchema = z.strictObject({
+  ...base,
+  type: z.literal('TrainingCompleted'),
+  runId: IdSchema,
+  datasetHash: Sha256Schema,
+  manifest: ReproducibilityManifestSchema,
+  metrics: MetricsSchema,
+  artifact: z.strictObject({ uri: z.string().min(1), sha256: Sha256Schema }),
+});
+export type TrainingCompleted = z.infer<typeof TrainingCompletedSchema>;
+
+export const TrainingFailedSchema = z.strictObject({
+  ...base,
+  type: z.literal('TrainingFailed'),
+  runId: IdSchema,
+  datasetHash: Sha256Schema.optional(),
+  step: z.string().min(1),
+  reason: z.string().min(1).max(2000),
+});
+export type TrainingFailed = z.infer<typeof TrainingFailedSchema>;
+
+export const ModelEvaluatedSchema = z.strictObject({
+  ...base,
+  type: z.literal('ModelEvaluated'),
+  runId: IdSchema,
+  datasetHash: Sha256Schema.optional(),
+  /** Set when the candidate is already registered (re-evaluation); a fresh candidate has none yet. */
+  modelVersion: IdSchema.optional(),
+  metrics: MetricsSchema,
+  champion: z.strictObject({ modelVersion: IdSchema, metrics: MetricsSchema }).optional(),
+  gates: z.array(GateResultSchema),
+  passed: z.boolean(),
+});
+export type ModelEvaluated = z.infer<typeof ModelEvaluatedSchema>;
+
+export const ModelRegisteredSchema = z.strictObject({
+  ...base,
+  type: z.literal('ModelRegistered'),
+  modelVersion: IdSchema,
+  runId: IdSchema,
+  datasetHash: Sha256Schema,
+  modelPackageArn: z.string().min(1).optional(),
+  artifactUri: z.string().min(1),
+});
+export type ModelRegistered = z.infer<typeof ModelRegisteredSchema>;
+
+export const ApprovalRecordedSchema = z.strictObject({
+  ...base,
+  type: z.literal('ApprovalRecorded'),
+  modelVersion: IdSchema,
+  runId: IdSchema.optional(),
+  /** Identity of the approver, for example the caller's IAM principal ARN. */
+  approver: z.string().min(1).max(500),
+  decision: z.enum(['approved', 'rejected']),
+  reason: z.string().min(1).max(2000),
+});
+export type ApprovalRecorded = z.infer<typeof ApprovalRecordedSchema>;
+
+export const DeploymentStartedSchema = z.strictObject({
+  ...base,
+  type: z.literal('DeploymentStarted'),
+  deploymentId: IdSchema,
+  modelVersion: IdSchema,
+  endpointName: IdSchema,
+  previousModelVersion: IdSchema.optional(),
+  strategy: z.strictObject({
+    kind: z.enum(['canary', 'all-at-once']),
+    canaryPercent: z.number().int().min(1).max(100).optional(),
+    bakeMinutes: z.number().int().min(0).optional(),
+  }),
+});
+export type DeploymentStarted = z.infer<typeof DeploymentStartedSchema>;
+
+export const DeploymentCompletedSchema = z.strictObject({
+  ...base,
+  type: z.literal('DeploymentCompleted'),
+  deploymentId: IdSchema,
+  modelVersion: IdSchema,
+  endpointName: IdSchema,
+  endpointConfigName: z.string().min(1).optional(),
+});
+export type DeploymentCompleted = z.infer<typeof DeploymentCompletedSchema>;
+
+export const DeploymentRolledBackSchema = z.strictObject({
+  ...base,
+  type: z.literal('DeploymentRolledBack'),
+  deploymentId: IdSchema.optional(),
+  /** The version taken out of service. */
+  modelVersion: IdSchema,
+  endpointName: IdSchema,
+  /** The version serving after the rollback; absent when the endpoint was left with none. */
+  restoredModelVersion: IdSchema.optional(),
+  reason: z.string().min(1).max(2000),
+});
+export type DeploymentRolledBack = z.infer<typeof DeploymentRolledBackSchema>;
+
+export const MonitoringReportSchema = z.strictObject({
+  ...base,
+  type: z.literal('MonitoringReport'),
+  modelVersion: IdSchema,
+  endpointName: IdSchema,
+  window: TimeWindowSchema,
+  sampleSize: z.number().int().min(0),
+  driftedShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  decision: z.enum(['drift', 'no-drift', 'insufficient-data']),
+  features: z.array(
+    z.strictObject({
+      name: z.string().min(1),
+      test: z.enum(['ks', 'chi-square', 'wasserstein', 'psi', 'jensen-shannon']),
+      statistic: FiniteSchema,
+      pValue: FiniteSchema.optional(),
+      drifted: z.boolean(),
+    }),
+  ),
+  quality: MetricsSchema.optional(),
+});
+export type MonitoringReport = z.infer<typeof MonitoringReportSchema>;
+
+export const DriftDetectedSchema = z.strictObject({
+  ...base,
+  type: z.literal('DriftDetected'),
+  modelVersion: IdSchema,
+  endpointName: IdSchema,
+  window: TimeWindowSchema,
+  driftedFeatures: z.array(z.string().min(1)),
+  driftedShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  threshold: FiniteSchema.pipe(z.number().min(0).max(1)),
+});
+export type DriftDetected = z.infer<typeof DriftDetectedSchema>;
+
+export const RetrainingTriggeredSchema = z.strictObject({
+  ...base,
+  type: z.literal('RetrainingTriggered'),
+  modelVersion: IdSchema,
+  trigger: z.enum(['drift', 'schedule', 'manual']),
+  reason: z.string().min(1).max(2000),
+  /** The new training run, when the pipeline has already given it an ID. */
+  runId: IdSchema.optional(),
+});
+export type RetrainingTriggered = z.infer<typeof RetrainingTriggeredSchema>;
+
+export const IncidentOpenedSchema = z.strictObject({
+  ...base,
+  type: z.literal('IncidentOpened'),
+  incidentId: IdSchema,
+  modelVersion: IdSchema,
+  endpointName: IdSchema.optional(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']),
+  summary: z.string().min(1).max(2000),
+  relatedEventIds: z.array(IdSchema).optional(),
+});
+export type IncidentOpened = z.infer<typeof IncidentOpenedSchema>;
+
+/** Any ledger event, discriminated by `type`. */
+export const LedgerEventSchema = z.discriminatedUnion('type', [
+  DatasetBuiltSchema,
+  TrainingStartedSchema,
+  TrainingCompletedSchema,
+  TrainingFailedSchema,
+  ModelEvaluatedSchema,
+  ModelRegisteredSchema,
+  ApprovalRecordedSchema,
+  DeploymentStartedSchema,
+  DeploymentCompletedSchema,
+  DeploymentRolledBackSchema,
+  MonitoringReportSchema,
+  DriftDetectedSchema,
+  RetrainingTriggeredSchema,
+  IncidentOpenedSchema,
+]);
+export type LedgerEvent = z.infer<typeof LedgerEventSchema>;
+
+/** Every event type name. */
+export type LedgerEventType = LedgerEvent['type'];
+
+/** Every event type name, in lifecycle order. */
+export const LEDGER_EVENT_TYPES = LedgerEventSchema.options.map(
+  (o) => o.shape.type.value,
+) as readonly LedgerEventType[];
+
+/** The event of type `T`. */
+export type LedgerEventOf<T extends LedgerEventType> = Extract<LedgerEvent, { type: T }>;
+
+/** An event as the ledger stores it: its position in the chain and its links. */
+export interface LedgerRecord<E extends LedgerEvent = LedgerEvent> {
+  /** Chain the event belongs to. */
+  readonly chain: string;
+  /** Position in the chain, from 1. */
+  readonly seq: number;
+  /** Hash of the previous event (64 zeros for the first). */
+  readonly prevHash: string;
+  /** `sha256(prevHash + canonical(event))`, hex. */
+  readonly hash: string;
+  readonly event: E;
+}

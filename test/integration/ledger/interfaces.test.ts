@@ -1,0 +1,171 @@
+/**
+ * The auditor's interfaces against DynamoDB Local: the `mlops audit` CLI (a real subprocess,
+ * reaching DynamoDB through AWS_ENDPOINT_URL_DYNAMODB) and the `/audit` Lambda handler.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { appendEvent } from '../../../shared/ledger/append.ts';
+import { ENDPOINT, sampleHistory, t } from '../../support/ledger-history.ts';
+import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+let db: LedgerDb;
+let env: Record<string, string>;
+const TABLE = 'ledger-interfaces';
+
+beforeAll(async () => {
+  db = await startLedgerDb();
+  await db.createLedgerTable(TABLE);
+  for (const e of sampleHistory()) await appendEvent({ client: db.doc, tableName: TABLE }, e);
+  env = {
+    AWS_ENDPOINT_URL_DYNAMODB: db.engine.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    MLOPS_LEDGER_TABLE: TABLE,
+  };
+});
+afterAll(async () => {
+  await db?.stop();
+});
+
+function mlops(...args: string[]) {
+  const run = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['infra/cli/main.ts', 'audit', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('mlops audit (CLI)', () => {
+  it('verifies the chain with --json and exit code 0', () => {
+    const run = mlops('verify', '--json');
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, eventsChecked: 22, head: { seq: 22 } });
+  });
+
+  it('answers served-at in plain text, the table coming from MLOPS_LEDGER_TABLE', () => {
+    const run = mlops('served-at', ENDPOINT, '--at', t(65));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`${ENDPOINT} served flight-delay-v2 at ${t(65)}`);
+  });
+
+  it('exports OpenLineage RunEvents and writes a model card to files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
+    const exported = mlops(
+      'export',
+      '--format',
+      'openlineage',
+      '--from',
+      t(0),
+      '--to',
+      t(200),
+      '--out',
+      join(dir, 'ol.json'),
+    );
+    expect(exported.status, exported.stderr).toBe(0);
+    const events = JSON.parse(readFileSync(join(dir, 'ol.json'), 'utf8')) as { eventType: string }[];
+    expect(events).toHaveLength(22);
+    expect(events[1]?.eventType).toBe('START');
+    const card = mlops('model-card', 'flight-delay-v1', '--out', join(dir, 'card.md'));
+    expect(card.status, card.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'card.md'), 'utf8')).toContain('# Model card: flight-delay-v1');
+  });
+
+  it('fails with a clear message when no table is given', () => {
+    const run = spawnSync(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      ['infra/cli/main.ts', 'audit', 'verify'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, ...env, MLOPS_LEDGER_TABLE: '' },
+      },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('pass --table <name> or set MLOPS_LEDGER_TABLE');
+  });
+});
+
+describe('GET /audit handler', () => {
+  type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  let handler: Handler;
+  const context = {
+    awsRequestId: 'req-1',
+    functionName: 'audit',
+    getRemainingTimeInMillis: () => 10_000,
+  } as Context;
+  const get = (resource: string, query: Record<string, string> | null) =>
+    handler(
+      { httpMethod: 'GET', resource, path: resource, queryStringParameters: query } as APIGatewayProxyEvent,
+      context,
+    );
+
+  beforeAll(async () => {
+    Object.assign(process.env, env, {
+      LEDGER_TABLE: TABLE,
+      AUDIT_ARCHIVE_BUCKET: 'unused-in-these-tests',
+      POWERTOOLS_METRICS_NAMESPACE: 'MlopsTest',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    ({ handler } = (await import('../../../functions/audit/api.ts')) as unknown as { handler: Handler });
+  });
+
+  it('answers provenance with 200 and JSON', async () => {
+    const res = await get('/audit/provenance', { modelVersion: 'flight-delay-v1' });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ modelVersion: 'flight-delay-v1', run: { runId: 'run-1' } });
+    expect(res.headers?.['cache-control']).toBe('no-store');
+  });
+
+  it('answers verify without the archive', async () => {
+    const res = await get('/audit/verify', { archive: 'false' });
+    expect(JSON.parse(res.body)).toMatchObject({ ok: true, eventsChecked: 22 });
+  });
+
+  it('maps an unknown model version to 404', async () => {
+    const res = await get('/audit/provenance', { modelVersion: 'nope' });
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body)).toEqual({
+      message: 'model version nope is not registered in the ledger',
+      requestId: 'req-1',
+    });
+  });
+
+  it('maps a bad parameter to 400 naming the field', async () => {
+    const res = await get('/audit/served-at', { endpointName: ENDPOINT, at: 'yesterday' });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).problems).toEqual([
+      expect.objectContaining({ field: 'at', got: '"yesterday"' }),
+    ]);
+  });
+
+  it('refuses a cursor it did not issue with 400', async () => {
+    const forged = Buffer.from('{"d":"2025-03-01","k":{"day":"2025-03-01","pk":"x"}}').toString('base64url');
+    const res = await get('/audit/events', { from: t(0), to: t(1), cursor: forged });
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('maps an unexpected failure to 500 with nothing internal in the body', async () => {
+    // Fault injection: DynamoDB fails with a message that must not reach the caller.
+    const ddb = mockClient(DynamoDBDocumentClient);
+    ddb.onAnyCommand().rejects(new Error('connect ECONNREFUSED 10.0.0.7:443 table ledger-interfaces'));
+    try {
+      const res = await get('/audit/incidents', { modelVersion: 'flight-delay-v1' });
+      expect(res.statusCode).toBe(500);
+      expect(JSON.parse(res.body)).toEqual({ message: 'Internal server error', requestId: 'req-1' });
+    } finally {
+      ddb.restore();
+    }
+  });
+});

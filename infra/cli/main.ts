@@ -2,7 +2,12 @@
  * The `mlops` command. `npm start` runs `mlops start`; `npm run mlops -- <command>` runs any other.
  */
 import { Command } from 'commander';
+import { registerAuditCommands } from './audit.ts';
+import { registerLocalCommands } from './local.ts';
 import { synthSummary } from './synth-summary.ts';
+
+// The machines run Node 20 while Lambda runs 22; the SDK's reminder about it is noise in the CLI.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command()
   .name('mlops')
@@ -30,5 +35,9 @@ program
     );
     console.log('Deploy with: npx cdk deploy --all -c stage=dev');
   });
+
+registerAuditCommands(program);
+
+registerLocalCommands(program);
 
 await program.parseAsync();

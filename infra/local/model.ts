@@ -79,7 +79,10 @@ export interface LocalTable extends LocalResourceRef {
   readonly streamViewType?: string;
 }
 
-export interface LocalBucket extends LocalResourceRef {}
+export interface LocalBucket extends LocalResourceRef {
+  /** The bucket sends its events to EventBridge (NotificationConfiguration.EventBridgeConfiguration). */
+  readonly eventBridge?: boolean;
+}
 
 export interface LocalStateMachine extends LocalResourceRef {
   /** The ASL definition with every intrinsic resolved (JSON text). */
@@ -134,6 +137,29 @@ export interface LocalSchedule extends LocalResourceRef {
 
 export interface LocalTopic extends LocalResourceRef {}
 
+/** An EventBridge rule with an event pattern (not a schedule), on the default bus. */
+export interface LocalEventRule extends LocalResourceRef {
+  /** The rule's EventPattern, resolved. */
+  readonly pattern: Readonly<Record<string, unknown>>;
+  readonly enabled: boolean;
+  readonly targets: readonly { readonly arn: string; readonly input?: string }[];
+}
+
+/** A Lambda event source mapping on a DynamoDB stream. */
+export interface LocalStreamMapping {
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly functionArn: string;
+  /** Name of the table whose stream feeds the function. */
+  readonly tableName: string;
+  readonly batchSize: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly enabled: boolean;
+  readonly bisectOnError: boolean;
+  /** -1 means retry until the record expires. */
+  readonly maxRetries: number;
+}
+
 /** Everything the local cloud provisions and runs for one cloud assembly. */
 export interface LocalAssembly {
   /** The cdk.out folder. */
@@ -146,6 +172,10 @@ export interface LocalAssembly {
   readonly routes: readonly LocalRoute[];
   readonly schedules: readonly LocalSchedule[];
   readonly topics: readonly LocalTopic[];
+  /** Event-pattern rules (S3 → EventBridge → Lambda, for example). */
+  readonly eventRules: readonly LocalEventRule[];
+  /** DynamoDB stream → Lambda mappings. */
+  readonly streamMappings: readonly LocalStreamMapping[];
   /**
    * What the reader skipped, for example container-image functions or non-Lambda integrations.
    * @default - none

@@ -17,7 +17,24 @@ export interface S3Engine {
   readonly endpoint: string;
   readonly port: number;
   readonly limitations: readonly string[];
+  /** Subscribes to S3 event notification records (ObjectCreated, ObjectRemoved). */
+  onEvent(listener: (record: S3EventRecord) => void): void;
   stop(): Promise<void>;
+}
+
+/** The part of an S3 event notification record the local cloud uses. */
+export interface S3EventRecord {
+  readonly eventName: string;
+  readonly eventTime: string;
+  readonly s3: {
+    readonly bucket: { readonly name: string };
+    readonly object: {
+      readonly key: string;
+      readonly size?: number;
+      readonly eTag?: string;
+      readonly sequencer?: string;
+    };
+  };
 }
 
 /**
@@ -44,6 +61,11 @@ export async function startS3(options: S3Options = {}): Promise<S3Engine> {
       'No versioning: PutObject returns no VersionId.',
       'No Object Lock, bucket policies, KMS or TLS enforcement.',
     ],
+    onEvent(listener) {
+      server.on('event', (event) => {
+        for (const record of event.Records ?? []) listener(record as S3EventRecord);
+      });
+    },
     stop: () => server.close(),
   };
 }

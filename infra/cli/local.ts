@@ -1,0 +1,263 @@
+/**
+ * `mlops local up|status|tick`: run the synthesized app on this machine, see what runs where, and
+ * fire schedules by hand.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Command } from 'commander';
+import { type LocalCloud, type LocalCloudState, startLocalCloud } from '../local/cloud.ts';
+import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
+
+/** Project root (where cdk.json lives). */
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+/** Where a running `mlops local up` describes itself. */
+export const STATE_FILE = join(PROJECT_ROOT, '.local', 'cloud.json');
+/** Default folder for persisted DynamoDB and S3 data. */
+export const DATA_DIR = join(PROJECT_ROOT, '.local', 'data');
+
+/** Synthesizes the app with the CDK CLI (so cdk.json's context applies, as for a deploy). */
+export function synthApp(
+  stage: string,
+  outdir = join(PROJECT_ROOT, 'cdk.out'),
+): { outdir: string; ms: number } {
+  const started = performance.now();
+  const cdk = join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
+  const run = spawnSync(cdk, ['synth', '--quiet', '-c', `stage=${stage}`, '-o', outdir], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: '1' },
+  });
+  if (run.status !== 0) throw new Error(`cdk synth failed:\n${run.stderr || run.stdout}`);
+  return { outdir, ms: performance.now() - started };
+}
+
+export interface UpOptions {
+  readonly stage: string;
+  readonly cdkOut?: string;
+  readonly inMemory?: boolean;
+  readonly dataDir?: string;
+  readonly apiPort?: number;
+  readonly iamBypass?: boolean;
+  readonly runSchedules?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Synthesizes (unless given an assembly) and starts the local cloud; what `local up` and `start` share. */
+export async function localUp(options: UpOptions): Promise<{ cloud: LocalCloud; synthMs: number }> {
+  let synthMs = 0;
+  let cdkOut = options.cdkOut;
+  if (!cdkOut) {
+    const synth = synthApp(options.stage);
+    cdkOut = synth.outdir;
+    synthMs = synth.ms;
+  }
+  mkdirSync(join(PROJECT_ROOT, '.local'), { recursive: true });
+  const cloud = await startLocalCloud({
+    cdkOut,
+    dataDir: options.inMemory ? undefined : (options.dataDir ?? DATA_DIR),
+    ports: { api: options.apiPort },
+    iamBypass: options.iamBypass,
+    runSchedules: options.runSchedules,
+    stateFile: STATE_FILE,
+    log: options.quiet ? () => {} : (line) => console.log(line),
+  });
+  return { cloud, synthMs };
+}
+
+/** Prints where each service listens. */
+export function printState(state: LocalCloudState, up: Readonly<Record<string, boolean>> = {}): void {
+  const mark = (url: string) => (up[url] === false ? '  (not answering)' : '');
+  console.log(
+    `local cloud (pid ${state.pid}, since ${state.startedAt}, DynamoDB engine: ${state.dynamodbEngine})`,
+  );
+  console.log(`  data: ${state.dataDir ?? 'in memory'}`);
+  console.log(`  API Gateway     ${state.apiEndpoint}${mark(state.apiEndpoint)}`);
+  for (const [name, url] of Object.entries(state.endpoints))
+    console.log(`  ${name.padEnd(16)}${url}${mark(url)}`);
+  console.log(`  functions (${state.functions.length}): ${state.functions.join(', ')}`);
+  console.log(`  state machines: ${state.stateMachines.map((m) => m.name).join(', ') || 'none'}`);
+  console.log(`  tables: ${state.tables.join(', ') || 'none'}`);
+  console.log(`  buckets: ${state.buckets.join(', ') || 'none'}`);
+  console.log(`  schedules: ${state.schedules.map((s) => `${s.name} ${s.expression}`).join(', ') || 'none'}`);
+  for (const route of state.routes) console.log(`  route ${route}`);
+}
+
+/** Reads the state file of a running cloud, or explains how to start one. */
+export function readState(file = STATE_FILE): LocalCloudState {
+  if (!existsSync(file))
+    throw new Error(`no local cloud is running (no ${file}); start one with: npm run mlops -- local up`);
+  return JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
+}
+
+function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((res) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => {
+      socket.end();
+      res(true);
+    });
+    socket.on('error', () => res(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      res(false);
+    });
+  });
+}
+
+/** Fires a schedule of a running cloud from another process, through its Lambda and SFN APIs. */
+export async function tickRunning(
+  state: LocalCloudState,
+  name?: string,
+): Promise<{ schedule: string; target: string; result: unknown }[]> {
+  const chosen = state.schedules.filter((s) => name === undefined || s.name === name);
+  if (name !== undefined && chosen.length === 0) {
+    throw new Error(
+      `no schedule named '${name}'; known: ${state.schedules.map((s) => s.name).join(', ') || 'none'}`,
+    );
+  }
+  const lambda = new LambdaClient({
+    endpoint: state.endpoints.lambda,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sfn = new SFNClient({
+    endpoint: state.endpoints.stepfunctions,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const results = [];
+  try {
+    for (const schedule of chosen) {
+      for (const target of schedule.targets) {
+        const input =
+          target.input ??
+          JSON.stringify({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+        if (target.arn.includes(':states:')) {
+          const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.arn, input }));
+          results.push({
+            schedule: schedule.name,
+            target: target.arn,
+            result: { executionArn: out.executionArn },
+          });
+        } else {
+          const out = await lambda.send(
+            new InvokeCommand({ FunctionName: target.arn, Payload: Buffer.from(input) }),
+          );
+          const payload = out.Payload
+            ? (JSON.parse(Buffer.from(out.Payload).toString('utf8')) as unknown)
+            : null;
+          if (out.FunctionError) throw new Error(`${target.arn} failed: ${JSON.stringify(payload)}`);
+          results.push({ schedule: schedule.name, target: target.arn, result: payload });
+        }
+      }
+    }
+  } finally {
+    lambda.destroy();
+    sfn.destroy();
+  }
+  return results;
+}
+
+/** Resolves on Ctrl+C or SIGTERM. */
+export function untilSignal(): Promise<string> {
+  return new Promise((res) => {
+    process.once('SIGINT', () => res('SIGINT'));
+    process.once('SIGTERM', () => res('SIGTERM'));
+  });
+}
+
+/** Adds `local up|status|tick` to the CLI. */
+export function registerLocalCommands(program: Command): void {
+  const local = program
+    .command('local')
+    .description('Run the synthesized app on this machine against local emulators');
+  local
+    .command('up')
+    .description('Synthesize, start the emulators, provision, and serve until Ctrl+C')
+    .option('-s, --stage <stage>', 'dev or prod', 'dev')
+    .option('--cdk-out <dir>', 'use an already synthesized cloud assembly')
+    .option('--in-memory', 'keep nothing after stop (default: persist under .local/data)')
+    .option('--data-dir <dir>', 'where DynamoDB and S3 data persist', DATA_DIR)
+    .option('-p, --port <port>', 'API Gateway port (default: a free port)', (v) => Number(v))
+    .option('--iam-bypass', 'accept unsigned requests on IAM-authorized routes (local only)')
+    .option('--run-schedules', 'fire rate() schedules on their real period')
+    .option('--once', 'exit as soon as everything is ready (prints timings)')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (o: {
+        stage: string;
+        cdkOut?: string;
+        inMemory?: boolean;
+        dataDir: string;
+        port?: number;
+        iamBypass?: boolean;
+        runSchedules?: boolean;
+        once?: boolean;
+        json?: boolean;
+      }) => {
+        const { cloud, synthMs } = await localUp({
+          stage: o.stage,
+          cdkOut: o.cdkOut,
+          inMemory: o.inMemory,
+          dataDir: o.dataDir,
+          apiPort: o.port,
+          iamBypass: o.iamBypass,
+          runSchedules: o.runSchedules,
+          quiet: o.json,
+        });
+        const t = cloud.timings;
+        const timings = {
+          synthMs: Math.round(synthMs),
+          enginesMs: Math.round(t.engines),
+          dynamodbMs: Math.round(t.dynamodb),
+          provisionMs: Math.round(t.provision),
+          servicesMs: Math.round(t.services),
+          totalMs: Math.round(t.total),
+        };
+        if (o.json)
+          console.log(
+            JSON.stringify({
+              ready: true,
+              apiEndpoint: cloud.apiEndpoint,
+              endpoints: cloud.endpoints,
+              timings,
+            }),
+          );
+        else {
+          printState(readState());
+          console.log(
+            `ready: synth ${timings.synthMs} ms, engines ${timings.enginesMs} ms (DynamoDB ${timings.dynamodbMs} ms), provision ${timings.provisionMs} ms, total after synth ${timings.totalMs} ms`,
+          );
+        }
+        if (!o.once) {
+          if (!o.json) console.log('serving; Ctrl+C stops everything');
+          await untilSignal();
+        }
+        await cloud.stop();
+      },
+    );
+  local
+    .command('status')
+    .description('Show what runs where in the local cloud')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const state = readState();
+      const urls = [state.apiEndpoint, ...Object.values(state.endpoints)];
+      const up = Object.fromEntries(await Promise.all(urls.map(async (u) => [u, await answers(u)] as const)));
+      if (o.json) console.log(JSON.stringify({ ...state, answering: up }, null, 2));
+      else printState(state, up);
+    });
+  local
+    .command('tick [schedule]')
+    .description('Fire an EventBridge schedule now (all enabled ones when no name is given)')
+    .option('--json', 'machine-readable output')
+    .action(async (schedule: string | undefined, o: { json?: boolean }) => {
+      const results = await tickRunning(readState(), schedule);
+      if (o.json) console.log(JSON.stringify(results, null, 2));
+      else for (const r of results) console.log(`${r.schedule} → ${r.target}: ${JSON.stringify(r.result)}`);
+    });
+}

@@ -1,0 +1,309 @@
+/**
+ * The local cloud: starts the engines, provisions what a synthesized cloud assembly declares, and
+ * runs its functions, state machines, API routes and schedules on this machine.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type ApiGateway, startApiGateway } from './apigateway.ts';
+import { loadAssembly } from './assembly.ts';
+import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
+import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
+import { startS3 } from './engines/s3.ts';
+import { LambdaRuntime } from './lambda/runtime.ts';
+import { endpointEnvironment, type LocalAssembly, type LocalEndpoints, type LocalSchedule } from './model.ts';
+import { provision } from './provision.ts';
+import type { SageMakerEmulator } from './sagemaker/index.ts';
+import { startSageMaker } from './sagemaker/index.ts';
+import { type Scheduler, startScheduler } from './scheduler.ts';
+import { startSns } from './sns.ts';
+import { type StepFunctionsEmulator, startStepFunctions } from './stepfunctions/index.ts';
+import { startTriggers, type Triggers } from './triggers.ts';
+
+/** Fixed ports, when a caller needs stable URLs; each defaults to a free port. */
+export interface LocalPorts {
+  readonly api?: number;
+  readonly dynamodb?: number;
+  readonly s3?: number;
+  readonly lambda?: number;
+  readonly stepfunctions?: number;
+  readonly sagemaker?: number;
+  readonly sns?: number;
+}
+
+export interface LocalCloudOptions {
+  /** The synthesized cloud assembly (cdk.out). */
+  readonly cdkOut: string;
+  /**
+   * Folder that persists DynamoDB and S3 data across restarts.
+   * @default - in memory, discarded on stop (tests)
+   */
+  readonly dataDir?: string;
+  /** @default - free ports */
+  readonly ports?: LocalPorts;
+  /**
+   * Receives every log line (function output is prefixed with the function name).
+   * @default - console.log
+   */
+  readonly log?: (line: string) => void;
+  /**
+   * Accept unsigned requests on IAM-authorized routes.
+   * @default false
+   */
+  readonly iamBypass?: boolean;
+  /**
+   * Multiplies Retry intervals and Wait states, to keep tests fast.
+   * @default 1
+   */
+  readonly timeScale?: number;
+  /**
+   * Fire EventBridge schedules on their real period.
+   * @default false - fire them with `tick()` (or `mlops local tick`)
+   */
+  readonly runSchedules?: boolean;
+  /**
+   * Where `mlops local status` finds the running cloud.
+   * @default - not written
+   */
+  readonly stateFile?: string;
+}
+
+/** How long each start-up phase took, in milliseconds. */
+export interface StartupTimings {
+  readonly engines: number;
+  readonly dynamodb: number;
+  readonly provision: number;
+  readonly services: number;
+  readonly total: number;
+}
+
+/** A running local cloud. */
+export interface LocalCloud {
+  readonly assembly: LocalAssembly;
+  readonly endpoints: LocalEndpoints;
+  /** Base URL of the API Gateway emulator. */
+  readonly apiEndpoint: string;
+  /** Environment that points AWS SDK clients (and the CLI) at this cloud. */
+  readonly clientEnvironment: Readonly<Record<string, string>>;
+  readonly dynamodbEngine: DynamoDbEngine['kind'];
+  readonly timings: StartupTimings;
+  readonly lambda: LambdaRuntime;
+  readonly stepfunctions: StepFunctionsEmulator;
+  readonly sagemaker: SageMakerEmulator;
+  /** Resolves once every S3 and stream event seen so far has been delivered. */
+  settle(): Promise<void>;
+  /** Fires one schedule (or all) now; resolves with what each target returned. */
+  tick(scheduleName?: string): Promise<{ schedule: string; target: string; result: unknown }[]>;
+  /** Messages published to SNS topics. */
+  snsMessages(topicArn?: string): readonly { topicArn: string; subject?: string; message: string }[];
+  /** Stops everything this cloud started. */
+  stop(): Promise<void>;
+}
+
+/** What `mlops local status` reads: where each service of a running cloud listens. */
+export interface LocalCloudState {
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly cdkOut: string;
+  readonly dataDir: string | null;
+  readonly apiEndpoint: string;
+  readonly endpoints: LocalEndpoints;
+  readonly dynamodbEngine: string;
+  readonly functions: readonly string[];
+  readonly stateMachines: readonly { name: string; arn: string }[];
+  readonly routes: readonly string[];
+  readonly schedules: readonly {
+    name: string;
+    expression: string;
+    targets: readonly { arn: string; input?: string }[];
+  }[];
+  readonly tables: readonly string[];
+  readonly buckets: readonly string[];
+}
+
+/** Starts the local cloud for a synthesized assembly. */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const started = performance.now();
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => log(`stop failed: ${String(e)}`));
+  };
+  try {
+    const assembly = loadAssembly(options.cdkOut);
+    const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+    if (dataDir) mkdirSync(dataDir, { recursive: true });
+
+    const t0 = performance.now();
+    let dynamodbMs = 0;
+    const [dynamodb, s3] = await Promise.all([
+      startDynamoDb({
+        port: options.ports?.dynamodb,
+        dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined,
+        cacheDir: dataDir ? join(dataDir, '..', 'cache') : undefined,
+        log: (line) => (line.startsWith('WARNING') ? log(line) : undefined),
+      }).then((engine: DynamoDbEngine) => {
+        dynamodbMs = performance.now() - t0;
+        return engine;
+      }),
+      startS3({ port: options.ports?.s3, dataDir: dataDir ? join(dataDir, 's3') : undefined }),
+    ]);
+    stops.push(
+      () => dynamodb.stop(),
+      () => s3.stop(),
+    );
+    const enginesMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    await provision(assembly, { dynamodb: dynamodb.endpoint, s3: s3.endpoint });
+    const provisionMs = performance.now() - t1;
+
+    const t2 = performance.now();
+    const sns = await startSns({ port: options.ports?.sns });
+    stops.push(() => sns.stop());
+    const sagemaker = await startSageMaker({
+      s3Endpoint: s3.endpoint,
+      placement: assembly.placement,
+      port: options.ports?.sagemaker,
+    });
+    stops.push(() => sagemaker.stop());
+    // The Lambda runtime needs every endpoint, including its own and Step Functions', before any
+    // function runs; the servers listen first, then the runtime learns the URLs.
+    const lambdaPort = options.ports?.lambda;
+    const lambda = new LambdaRuntime({
+      functions: assembly.functions,
+      log: (fn: string, line: string) => log(`[${fn}] ${line}`),
+    });
+    stops.push(() => lambda.stop());
+    const lambdaServer = await lambda.listen({ port: lambdaPort });
+    const stepfunctions = await startStepFunctions({
+      stateMachines: assembly.stateMachines,
+      invokeLambda: (arn: string, payload: unknown) => lambda.invokeOrThrow(arn, payload),
+      endpoints: { sagemaker: sagemaker.endpoint, dynamodb: dynamodb.endpoint, sns: sns.endpoint },
+      placement: assembly.placement,
+      port: options.ports?.stepfunctions,
+      retryIntervalScale: options.timeScale,
+    });
+    stops.push(() => stepfunctions.stop());
+    const endpoints: LocalEndpoints = {
+      dynamodb: dynamodb.endpoint,
+      s3: s3.endpoint,
+      lambda: lambdaServer.endpoint,
+      stepfunctions: stepfunctions.endpoint,
+      sagemaker: sagemaker.endpoint,
+      sagemakerRuntime: sagemaker.runtimeEndpoint,
+      sns: sns.endpoint,
+    };
+    lambda.setEndpoints(endpoints, assembly.placement);
+    const api: ApiGateway = await startApiGateway({
+      assembly,
+      runtime: lambda,
+      port: options.ports?.api,
+      iamBypass: options.iamBypass ?? false,
+    });
+    stops.push(() => api.stop());
+    const triggers: Triggers = startTriggers({
+      assembly,
+      s3,
+      dynamodbEndpoint: dynamodb.endpoint,
+      lambda,
+      log,
+    });
+    stops.push(() => triggers.stop());
+    const scheduler: Scheduler = startScheduler({
+      schedules: assembly.schedules,
+      fire: (schedule: LocalSchedule, target) => fireTarget(schedule, target, lambda, stepfunctions.endpoint),
+      auto: options.runSchedules ?? false,
+      log,
+    });
+    stops.push(async () => scheduler.stop());
+    const servicesMs = performance.now() - t2;
+
+    const clientEnvironment = endpointEnvironment(endpoints, assembly.placement);
+    if (options.stateFile) {
+      const state: LocalCloudState = {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        cdkOut: resolve(options.cdkOut),
+        dataDir: dataDir ?? null,
+        apiEndpoint: api.endpoint,
+        endpoints,
+        dynamodbEngine: dynamodb.kind,
+        functions: assembly.functions.map((f) => f.name),
+        stateMachines: assembly.stateMachines.map((m) => ({ name: m.name, arn: m.arn })),
+        routes: assembly.routes.map(
+          (r) => `${r.method} ${api.url(r.stageName, r.path)} (${r.authorization})`,
+        ),
+        schedules: assembly.schedules.map((s) => ({
+          name: s.name,
+          expression: s.expression,
+          targets: s.targets,
+        })),
+        tables: assembly.tables.map((t) => t.name),
+        buckets: assembly.buckets.map((b) => b.name),
+      };
+      const stateFile = options.stateFile;
+      writeFileSync(stateFile, JSON.stringify(state, null, 2));
+      stops.unshift(async () => rmSync(stateFile, { force: true }));
+    }
+    return {
+      assembly,
+      endpoints,
+      apiEndpoint: api.endpoint,
+      clientEnvironment,
+      dynamodbEngine: dynamodb.kind,
+      timings: {
+        engines: enginesMs,
+        dynamodb: dynamodbMs,
+        provision: provisionMs,
+        services: servicesMs,
+        total: performance.now() - started,
+      },
+      lambda,
+      stepfunctions,
+      sagemaker,
+      settle: () => triggers.idle(),
+      tick: (name) => scheduler.tick(name),
+      snsMessages: (topicArn) => sns.messages(topicArn),
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+async function fireTarget(
+  schedule: LocalSchedule,
+  target: { readonly arn: string; readonly input?: string },
+  lambda: LambdaRuntime,
+  stepfunctionsEndpoint: string,
+): Promise<unknown> {
+  // EventBridge sends the rule's constant input, or a Scheduled Event when there is none.
+  const event: unknown = target.input
+    ? JSON.parse(target.input)
+    : {
+        version: '0',
+        id: crypto.randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        time: new Date().toISOString(),
+        resources: [schedule.arn],
+        detail: {},
+      };
+  if (target.arn.includes(':states:')) {
+    const client = new SFNClient({
+      endpoint: stepfunctionsEndpoint,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      return await client.send(
+        new StartExecutionCommand({ stateMachineArn: target.arn, input: JSON.stringify(event) }),
+      );
+    } finally {
+      client.destroy();
+    }
+  }
+  return lambda.invokeOrThrow(target.arn, event);
+}

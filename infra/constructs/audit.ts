@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { AuthorizationType, LambdaIntegration } from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,7 +13,7 @@ import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
 import type { StageConfig } from '../config/stage.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import type { LedgerTable } from './mlops-table.ts';
-import { iam5ResourceFinding } from './nag-ids.ts';
+import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, '..', '..', 'functions', 'audit');
 
@@ -57,7 +57,7 @@ export class Audit extends Construct {
       throw new Error(`ledger table ${props.ledger.node.path} must have a stream for the archiver, got none`);
     }
     const { stage } = props;
-    const archiveArn = this.archiveArn(props.auditArchive);
+    const archiveArn = bucketArnFor(this, props.auditArchive, 'AuditArchive');
     const archiveObjects = `${archiveArn}/ledger/*`;
     const common = {
       encryptionKey: props.encryptionKey,
@@ -187,19 +187,6 @@ export class Audit extends Construct {
           'Granted by the SQS on-failure destination so Lambda can send to the KMS-encrypted dead-letter queue; scoped to that one key.',
       },
     );
-  }
-
-  /**
-   * The archive bucket's ARN as this stack can use it. Across stacks it goes through a named
-   * export, so the policy (and its nag acknowledgement) reads the same at every synth.
-   */
-  private archiveArn(bucket: IBucket): string {
-    const home = Stack.of(bucket);
-    if (home === Stack.of(this)) return bucket.bucketArn;
-    const exportName = `${home.stackName}-AuditArchiveArn`;
-    home.exportValue(bucket.bucketArn, { name: exportName });
-    Stack.of(this).addStackDependency(home, 'the audit archive ARN is imported by name');
-    return Fn.importValue(exportName);
   }
 }
 

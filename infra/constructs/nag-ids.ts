@@ -4,7 +4,8 @@
  * exact ID. This renders a token the same way, so an acknowledgement follows the resource it
  * concerns instead of hard-coding logical IDs.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Fn, Stack } from 'aws-cdk-lib';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 
 function flatten(node: unknown): string {
@@ -30,4 +31,20 @@ function flatten(node: unknown): string {
 /** The IAM5 finding ID cdk-nag gives a wildcard `resource` (a string or token) used in `scope`'s stack. */
 export function iam5ResourceFinding(scope: IConstruct, resource: string): string {
   return `AwsSolutions-IAM5[Resource::${flatten(Stack.of(scope).resolve(resource))}]`;
+}
+
+/**
+ * A bucket's ARN as `scope`'s stack can use it. Across stacks it goes through a named export
+ * (`<home stack>-<label>Arn`), so a policy on its objects, and the nag acknowledgement of that
+ * policy's wildcard, read the same at every synth.
+ */
+export function bucketArnFor(scope: IConstruct, bucket: IBucket, label: string): string {
+  const home = Stack.of(bucket);
+  const here = Stack.of(scope);
+  if (home === here) return bucket.bucketArn;
+  const exportName = `${home.stackName}-${label}Arn`;
+  // exportValue is idempotent per value, so several constructs may ask for the same bucket.
+  home.exportValue(bucket.bucketArn, { name: exportName });
+  here.addStackDependency(home, `the ${label} bucket ARN is imported by name`);
+  return Fn.importValue(exportName);
 }

@@ -8,6 +8,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -78,6 +79,19 @@ export function startTriggers(options: TriggerOptions): Triggers {
     p.finally(() => inFlight.delete(p)).catch(() => {});
   };
 
+  // Lambda's asynchronous invocation: run to completion (so idle() can wait for it), and retry a
+  // failed event twice, as Lambda does before handing it to the dead-letter queue.
+  const invokeAsync = async (arn: string, payload: unknown, label: string): Promise<void> => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const result = await lambda
+        .invoke(arn, payload)
+        .catch((e: unknown) => ({ functionError: 'Unhandled', payload: String(e) }));
+      if (!result.functionError) return;
+      log(`[events] ${label} failed (attempt ${attempt} of 3): ${JSON.stringify(result.payload)}`);
+    }
+    log(`[events] ${label}: event dropped to the dead-letter queue after 3 attempts`);
+  };
+
   // S3 → EventBridge → rule targets.
   const eventBuckets = new Set(assembly.buckets.filter((b) => b.eventBridge).map((b) => b.name));
   const rules = assembly.eventRules.filter((r) => r.enabled);
@@ -88,16 +102,7 @@ export function startTriggers(options: TriggerOptions): Triggers {
       if (!matchesPattern(rule.pattern, event)) continue;
       for (const target of rule.targets) {
         const payload = target.input ? (JSON.parse(target.input) as unknown) : event;
-        track(
-          lambda
-            .invoke(target.arn, payload, { invocationType: 'Event' })
-            .then((r) =>
-              r.functionError
-                ? log(`[events] ${rule.name} → ${target.arn} failed: ${JSON.stringify(r.payload)}`)
-                : undefined,
-            )
-            .catch((e: unknown) => log(`[events] ${rule.name} → ${target.arn}: ${String(e)}`)),
-        );
+        track(invokeAsync(target.arn, payload, `${rule.name} → ${target.arn}`));
       }
     }
   });
@@ -158,49 +163,66 @@ interface PollContext {
   isStopped(): boolean;
 }
 
-/** Lambda's DynamoDB event record: the stream record plus source fields. */
+/**
+ * Lambda's DynamoDB event record: the stream record plus source fields, with the creation time in
+ * epoch seconds (the SDK parses it into a Date) and no null fields (Lambda omits them).
+ */
 function toLambdaRecord(r: StreamRecord, streamArn: string, region: string): Record<string, unknown> {
-  return { ...r, eventSource: 'aws:dynamodb', awsRegion: region, eventSourceARN: streamArn };
+  const created = r.dynamodb?.ApproximateCreationDateTime;
+  const dynamodb = Object.fromEntries(
+    Object.entries({
+      ...r.dynamodb,
+      ApproximateCreationDateTime: created instanceof Date ? Math.floor(created.getTime() / 1000) : created,
+    }).filter(([, v]) => v !== null && v !== undefined),
+  );
+  const record = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null && v !== undefined));
+  return { ...record, dynamodb, eventSource: 'aws:dynamodb', awsRegion: region, eventSourceARN: streamArn };
 }
 
 function pollStream(
   mapping: LocalStreamMapping,
   ctx: PollContext,
 ): { done: Promise<void>; busy(): Promise<boolean> } {
-  let pending = false;
+  // Counts poll cycles: a cycle that starts after a caller asked, and finds nothing, proves that
+  // everything written before the question has been delivered.
+  let cycle = 0;
+  let lastEmptyCycle = -1;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   async function deliver(records: StreamRecord[], streamArn: string): Promise<void> {
-    // Retries keep the order: the batch is redelivered (split in halves when bisecting) until it
-    // succeeds or the retry budget is spent, and only then does the poller move on.
-    let attempts = 0;
-    const queue: StreamRecord[][] = [records];
+    // Retries keep the order: a failed batch is redelivered (split in halves when bisecting; a
+    // split does not count against the retry budget, as in Lambda) until it succeeds or its
+    // retries are spent, and only then does the poller move on.
+    const queue: { batch: StreamRecord[]; attempts: number }[] = [{ batch: records, attempts: 0 }];
     while (queue.length > 0) {
-      const batch = queue.shift() ?? [];
+      const entry = queue.shift();
+      if (!entry) break;
       const result = await ctx.lambda.invoke(mapping.functionArn, {
-        Records: batch.map((r) => toLambdaRecord(r, streamArn, ctx.region)),
+        Records: entry.batch.map((r) => toLambdaRecord(r, streamArn, ctx.region)),
       });
       if (!result.functionError) continue;
-      attempts++;
+      const attempts = entry.attempts + 1;
       ctx.log(
-        `[streams] ${mapping.tableName} → ${mapping.functionArn}: batch of ${batch.length} failed (${attempts})`,
+        `[streams] ${mapping.tableName} → ${mapping.functionArn}: batch of ${entry.batch.length} failed (attempt ${attempts})`,
       );
-      if (mapping.maxRetries >= 0 && attempts > mapping.maxRetries) {
-        ctx.log(
-          `[streams] ${mapping.tableName}: giving up on ${batch.length} record(s) after ${attempts} attempts`,
+      if (mapping.bisectOnError && entry.batch.length > 1) {
+        const half = Math.ceil(entry.batch.length / 2);
+        queue.unshift(
+          { batch: entry.batch.slice(0, half), attempts: 0 },
+          { batch: entry.batch.slice(half), attempts: 0 },
         );
-        continue;
-      }
-      if (mapping.bisectOnError && batch.length > 1) {
-        const half = Math.ceil(batch.length / 2);
-        queue.unshift(batch.slice(0, half), batch.slice(half));
+      } else if (mapping.maxRetries >= 0 && attempts > mapping.maxRetries) {
+        ctx.log(
+          `[streams] ${mapping.tableName}: giving up on ${entry.batch.length} record(s) after ${attempts} attempts`,
+        );
       } else {
-        queue.unshift(batch);
+        queue.unshift({ batch: entry.batch, attempts });
         await sleep(ctx.pollMs);
       }
     }
   }
 
+  let finished = false;
   const done = (async () => {
     let streamArn: string | undefined;
     while (!ctx.isStopped() && !streamArn) {
@@ -211,49 +233,71 @@ function pollStream(
       if (!streamArn) await sleep(ctx.pollMs);
     }
     if (!streamArn) return;
-    // One iterator per shard, opened once; DynamoDB Local keeps a single open shard per table here.
+    // One iterator per shard. DynamoDB Local invalidates an iterator on an idle shard now and then
+    // (TrimmedDataAccessException); the poller then reopens it after the last record it delivered.
     const iterators = new Map<string, string | undefined>();
+    const lastSequence = new Map<string, string>();
+    const open = async (shardId: string): Promise<string | undefined> => {
+      const after = lastSequence.get(shardId);
+      const it = await ctx.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shardId,
+          ...(after
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+            : { ShardIteratorType: mapping.startingPosition }),
+        }),
+      );
+      return it.ShardIterator;
+    };
     while (!ctx.isStopped()) {
       const description = await ctx.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
       for (const shard of description.StreamDescription?.Shards ?? []) {
         if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
-        const it = await ctx.streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: streamArn,
-            ShardId: shard.ShardId,
-            ShardIteratorType: mapping.startingPosition,
-          }),
-        );
-        iterators.set(shard.ShardId, it.ShardIterator);
+        iterators.set(shard.ShardId, await open(shard.ShardId));
       }
       let got = 0;
       for (const [shardId, iterator] of iterators) {
         if (!iterator) continue;
-        const page = await ctx.streams.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: mapping.batchSize }),
-        );
+        let page: GetRecordsCommandOutput;
+        try {
+          page = await ctx.streams.send(
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: mapping.batchSize }),
+          );
+        } catch (e) {
+          const name = (e as { name?: string }).name;
+          if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw e;
+          iterators.set(shardId, await open(shardId));
+          continue;
+        }
         iterators.set(shardId, page.NextShardIterator);
         const records = page.Records ?? [];
         if (records.length > 0) {
-          pending = true;
           got += records.length;
           await deliver(records, streamArn);
+          const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
+          if (last) lastSequence.set(shardId, last);
         }
       }
-      pending = false;
+      if (got === 0) lastEmptyCycle = cycle;
+      cycle++;
       if (got === 0) await sleep(ctx.pollMs);
     }
-  })().catch((e: unknown) => {
-    if (!ctx.isStopped()) ctx.log(`[streams] ${mapping.tableName}: poller stopped: ${String(e)}`);
-  });
+  })()
+    .catch((e: unknown) => {
+      if (!ctx.isStopped()) ctx.log(`[streams] ${mapping.tableName}: poller stopped: ${String(e)}`);
+    })
+    .finally(() => {
+      finished = true;
+    });
 
   return {
     done,
     async busy() {
-      if (pending) return true;
-      // Caught up only when one more poll finds nothing: give the poller a full interval.
-      await sleep(ctx.pollMs * 2);
-      return pending;
+      const asked = cycle;
+      // Wait for an empty cycle that began after the question (or for the poller to stop).
+      while (lastEmptyCycle <= asked && !ctx.isStopped() && !finished) await sleep(ctx.pollMs / 4);
+      return false;
     },
   };
 }

@@ -1,11 +1,14 @@
 import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import type { UseCase } from '../../shared/config/use-case.ts';
 import type { StageConfig } from '../config/stage.ts';
 import { Audit } from '../constructs/audit.ts';
+import { FeatureStore } from '../constructs/feature-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
 
 export interface ServiceStackProps extends StackProps {
@@ -17,6 +20,14 @@ export interface ServiceStackProps extends StackProps {
   readonly ledger: LedgerTable;
   /** The Object Lock audit archive. */
   readonly auditArchive: IBucket;
+  /** Online feature store table. */
+  readonly onlineFeatures: ITableV2;
+  /** Offline feature store bucket. */
+  readonly offlineFeatures: IBucket;
+  /** Datasets bucket (bulk ingest drop zone, labels, snapshots). */
+  readonly datasets: IBucket;
+  /** Every use case of the deployment. */
+  readonly useCases: readonly UseCase[];
 }
 
 /**
@@ -29,6 +40,8 @@ export class ServiceStack extends Stack {
   readonly api: apigw.RestApi;
   /** The audit routes, archiver and auditor role. */
   readonly audit: Audit;
+  /** The feature store routes and bulk ingestion. */
+  readonly features: FeatureStore;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -70,6 +83,16 @@ export class ServiceStack extends Stack {
           user: true,
         }),
       },
+    });
+
+    this.features = new FeatureStore(this, 'Features', {
+      onlineTable: props.onlineFeatures,
+      offlineBucket: props.offlineFeatures,
+      datasetsBucket: props.datasets,
+      encryptionKey: props.encryptionKey,
+      api: this.api,
+      stage,
+      useCases: props.useCases,
     });
 
     this.audit = new Audit(this, 'Audit', {

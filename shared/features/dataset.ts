@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { modelFeatures, type UseCase } from '../config/use-case.ts';
+import { type AppendResult, appendEvent, type LedgerLocation } from '../ledger/append.ts';
+import type { DatasetBuilt } from '../ledger/events.ts';
 import {
   addDays,
   listPartitionDates,
@@ -47,6 +49,10 @@ export interface DatasetManifest {
   readonly datasetHash: string;
   /** Only records ingested at or before this time were used. */
   readonly cutoff: string;
+  /** Where the manifest itself is stored (next to the snapshot). */
+  readonly manifestKey: string;
+  /** When this build ran; two builds of the same data differ only here. */
+  readonly builtAt: string;
   readonly snapshot: {
     readonly bucket: string;
     readonly key: string;
@@ -170,10 +176,13 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
         ContentType: 'application/x-ndjson',
       },
     }).done();
+    const manifestKey = `snapshots/${useCase.name}/${datasetHash}/manifest.json`;
     const manifest: DatasetManifest = {
       useCase: useCase.name,
       datasetHash,
       cutoff,
+      manifestKey,
+      builtAt: new Date().toISOString(),
       snapshot: {
         bucket: options.datasetsBucket,
         key,
@@ -192,7 +201,7 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
     await s3.send(
       new PutObjectCommand({
         Bucket: options.datasetsBucket,
-        Key: `snapshots/${useCase.name}/${datasetHash}/manifest.json`,
+        Key: manifestKey,
         Body: JSON.stringify(manifest, null, 2),
         ContentType: 'application/json',
       }),
@@ -201,4 +210,41 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The DatasetBuilt ledger event of a manifest. Its ID derives from the dataset hash and the build
+ * time, so recording the same build twice is a no-op while a rebuild is a new event. An
+ * unversioned object's version is "null", as S3 reports it.
+ */
+export function datasetBuiltEvent(manifest: DatasetManifest, actor: string, runId?: string): DatasetBuilt {
+  return {
+    type: 'DatasetBuilt',
+    eventId: `dataset-built-${manifest.datasetHash.slice(0, 32)}-${manifest.builtAt.replace(/[^0-9]/g, '')}`,
+    actor,
+    time: manifest.builtAt,
+    useCase: manifest.useCase,
+    datasetHash: manifest.datasetHash,
+    objects: [
+      {
+        bucket: manifest.snapshot.bucket,
+        key: manifest.snapshot.key,
+        versionId: manifest.snapshot.versionId ?? 'null',
+      },
+    ],
+    featureDefinitionsHash: manifest.featureDefinitionsHash,
+    rowCount: manifest.rowCount,
+    cutoff: manifest.cutoff,
+    ...(runId ? { runId } : {}),
+  };
+}
+
+/** Records a built dataset in the lineage ledger. */
+export function recordDatasetBuilt(
+  ledger: LedgerLocation,
+  manifest: DatasetManifest,
+  actor: string,
+  runId?: string,
+): Promise<AppendResult> {
+  return appendEvent(ledger, datasetBuiltEvent(manifest, actor, runId));
 }

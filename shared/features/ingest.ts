@@ -4,16 +4,22 @@
  * between the two never loses history that the online store already shows.
  */
 import type { FeatureGroup, UseCase } from '../config/use-case.ts';
+import { NotFoundError } from '../errors.ts';
 import { type FieldProblem, toFieldProblems } from '../validation.ts';
 import { appendOffline, type OfflineStoreOptions } from './offline-store.ts';
 import { type OnlineStoreOptions, type OnlineWriteOutcome, putLatest } from './online-store.ts';
 import { type FeatureRecord, recordInputSchema, toFeatureRecord } from './records.ts';
 
-/** A request named a feature group no use case declares. */
-export class UnknownFeatureGroupError extends Error {
+/** A request named a feature group no use case declares (HTTP 404). */
+export class UnknownFeatureGroupError extends NotFoundError {
   override readonly name = 'UnknownFeatureGroupError';
-  constructor(readonly group: string) {
-    super(`unknown feature group '${group}'`);
+  constructor(
+    readonly group: string,
+    known: readonly string[] = [],
+  ) {
+    super(
+      `group: unknown feature group '${group}'${known.length > 0 ? `; known groups: ${known.join(', ')}` : ''}`,
+    );
   }
 }
 
@@ -30,13 +36,6 @@ export function featureGroupIndex(useCases: readonly UseCase[]): Map<string, Fea
   const index = new Map<string, FeatureGroup>();
   for (const uc of useCases) for (const g of uc.featureGroups) index.set(g.name, g);
   return index;
-}
-
-/** Looks a group up or throws UnknownFeatureGroupError. */
-export function requireGroup(index: ReadonlyMap<string, FeatureGroup>, name: string): FeatureGroup {
-  const group = index.get(name);
-  if (!group) throw new UnknownFeatureGroupError(name);
-  return group;
 }
 
 /** A record that failed validation, with every problem. */

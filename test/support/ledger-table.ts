@@ -31,34 +31,37 @@ export async function startLedgerDb(): Promise<LedgerDb> {
     engine,
     client,
     doc,
-    async createLedgerTable(name) {
-      const indexes = Object.values(LEDGER_INDEX_NAMES);
-      const attributes = new Set(['pk', 'sk', ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [...attributes].map((a) => ({ AttributeName: a, AttributeType: 'S' })),
-          GlobalSecondaryIndexes: indexes.map((i) => ({
-            IndexName: i.indexName,
-            KeySchema: [
-              { AttributeName: i.partitionKey, KeyType: 'HASH' },
-              { AttributeName: i.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          })),
-          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-        }),
-      );
-      return name;
-    },
+    createLedgerTable: (name) => createLedgerTable(client, name),
     async stop() {
       client.destroy();
       await engine.stop();
     },
   };
+}
+
+/** Creates a ledger table with LedgerTable's keys, indexes and stream; returns its name. */
+export async function createLedgerTable(client: DynamoDBClient, name: string): Promise<string> {
+  const indexes = Object.values(LEDGER_INDEX_NAMES);
+  const attributes = new Set(['pk', 'sk', ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [...attributes].map((a) => ({ AttributeName: a, AttributeType: 'S' })),
+      GlobalSecondaryIndexes: indexes.map((i) => ({
+        IndexName: i.indexName,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: 'HASH' },
+          { AttributeName: i.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    }),
+  );
+  return name;
 }

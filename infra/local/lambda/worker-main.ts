@@ -6,9 +6,9 @@
  * worker, so the function's module cache, globals and process.env are its own. It may import
  * Node built-ins only.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -108,6 +108,36 @@ type Handler = (
   callback: (err?: unknown, value?: unknown) => void,
 ) => unknown;
 
+/** Whether the deployment package itself says its .js files are ES modules (as Lambda reads it). */
+function declaresModuleType(codeDir: string): boolean {
+  const manifest = join(codeDir, 'package.json');
+  if (!existsSync(manifest)) return false;
+  try {
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: string }).type === 'module';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads a .js file as CommonJS whatever package.json sits above cdk.out. In Lambda the package
+ * root is the asset folder, so the project's own `"type": "module"` must not apply to it.
+ */
+function loadCommonJs(file: string): unknown {
+  type ModuleInternals = {
+    new (
+      id: string,
+    ): { filename: string; paths: string[]; exports: unknown; _compile(code: string, file: string): void };
+    _nodeModulePaths(dir: string): string[];
+  };
+  const M = Module as unknown as ModuleInternals;
+  const m = new M(file);
+  m.filename = file;
+  m.paths = M._nodeModulePaths(dirname(file));
+  m._compile(readFileSync(file, 'utf8'), file);
+  return m.exports;
+}
+
 async function loadHandler(): Promise<Handler> {
   // `path/to/file.export.nested`: the module is up to the first dot after the last slash.
   const slash = config.handler.lastIndexOf('/');
@@ -123,15 +153,10 @@ async function loadHandler(): Promise<Handler> {
   }
   let loaded: unknown;
   try {
-    if (file.endsWith('.mjs')) {
+    if (file.endsWith('.mjs') || (file.endsWith('.js') && declaresModuleType(config.codeDir))) {
       loaded = await import(pathToFileURL(file).href);
     } else {
-      try {
-        loaded = createRequire(file)(file);
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw e;
-        loaded = await import(pathToFileURL(file).href);
-      }
+      loaded = loadCommonJs(file);
     }
   } catch (e) {
     if (e instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', String(e));

@@ -3,12 +3,14 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { ingestBulkObject } from '../../../shared/features/bulk.ts';
-import { buildDataset } from '../../../shared/features/dataset.ts';
+import { buildDataset, recordDatasetBuilt } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
 import { listKeys, readText } from '../../../shared/features/offline-store.ts';
 import { getLatest, getManyLatest, isPresent } from '../../../shared/features/online-store.ts';
+import { modelsFromDataset } from '../../../shared/ledger/queries.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
+import { createLedgerTable } from '../../support/ledger-table.ts';
 
 const useCase = UseCaseSchema.parse(demo);
 const groups = featureGroupIndex([useCase]);
@@ -221,6 +223,18 @@ describe('training sets', () => {
     const third = await buildDataset({ ...options, cutoff: '2001-01-12T00:00:00.000Z' });
     expect(third.datasetHash).not.toBe(first.datasetHash);
     expect(first.baseline.delayRate2h?.kind).toBe('numeric');
+    // Each build is recorded in the lineage ledger once, however often the step is retried.
+    const ledger = { client: emu.doc, tableName: await createLedgerTable(emu.ddb, `ledger-${n}`) };
+    const recorded = await recordDatasetBuilt(ledger, first, 'test');
+    const retried = await recordDatasetBuilt(ledger, first, 'test');
+    const rebuilt = await recordDatasetBuilt(ledger, second, 'test');
+    expect([recorded.created, retried.created, rebuilt.created]).toEqual([true, false, true]);
+    expect(recorded.record.event).toMatchObject({
+      type: 'DatasetBuilt',
+      datasetHash: first.datasetHash,
+      rowCount: 3,
+    });
+    expect((await modelsFromDataset(ledger, first.datasetHash)).datasetHash).toBe(first.datasetHash);
     expect(first.schema.map((s) => s.name)).toEqual([
       'delayRate2h',
       'flights2h',

@@ -1,0 +1,249 @@
+/**
+ * The product's own app (not a fixture) in the local cloud: the feature store and audit routes,
+ * bulk ingestion through S3 → EventBridge, and the ledger archiver fed by the DynamoDB stream.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthApp } from '../../../infra/cli/local.ts';
+import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
+import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { signedFetch, signedRequest } from '../../../infra/local/sigv4.ts';
+import { readText } from '../../../shared/features/offline-store.ts';
+import { MAX_BATCH_RECORDS } from '../../../shared/features/records.ts';
+import { appendEvent } from '../../../shared/ledger/append.ts';
+
+let cloud: LocalCloud;
+let doc: DynamoDBDocumentClient;
+let s3: S3Client;
+
+const tableOf = (prefix: string) =>
+  cloud.assembly.tables.find((t) => t.logicalId.startsWith(prefix))?.name ?? '';
+const bucketOf = (prefix: string) =>
+  cloud.assembly.buckets.find((b) => b.logicalId.startsWith(prefix))?.name ?? '';
+const api = (path: string) => `${cloud.apiEndpoint}/v1${path}`;
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+
+async function call(method: string, path: string, body?: unknown) {
+  const res = await signedFetch(api(path), method, body);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function raw(method: string, path: string, text: string) {
+  const req = await signedRequest(api(path), method, text);
+  const res = await fetch(req.url, req.init);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Everything the feature store has stored: online items and offline objects. */
+async function storesSnapshot() {
+  const items = (await doc.send(new ScanCommand({ TableName: tableOf('OnlineFeatures') }))).Items ?? [];
+  const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucketOf('OfflineFeatures') }));
+  return { items, keys: (objects.Contents ?? []).map((o) => o.Key).sort() };
+}
+
+beforeAll(async () => {
+  const { outdir } = synthApp('dev', mkdtempSync(join(tmpdir(), 'mlops-app-')));
+  cloud = await startLocalCloud({ cdkOut: outdir, log: () => {} });
+    expect(newer).toMatchObject({ status: 200, body: { outcome: 'updated', entityId: 'ATL' } });
+    const older = await call('PUT', '/features/airport-delays/ATL', {
+      eventTime: hoursAgo(2),
+      values: { delayRate2h: 0.9, flights2h: 10 },
+    });
+    expect(older.body.outcome).toBe('stale');
+    const read = await call('GET', '/features/airport-delays/ATL');
+    expect(read).toMatchObject({ status: 200, body: { values: { delayRate2h: 0.3, flights2h: 40 } } });
+  });
+
+  it('reports a value past its TTL as missing', async () => {
+    await call('PUT', '/features/airport-delays/ORD', {
+      eventTime: hoursAgo(7),
+      values: { delayRate2h: 0.1, flights2h: 5 },
+    });
+    const read = await call('GET', '/features/airport-delays/ORD');
+    expect(read.status).toBe(404);
+    expect(String(read.body.message)).toMatch(
+      /^entityId: no servable value for 'ORD' in 'airport-delays': expired/,
+    );
+  });
+
+  it('accepts a batch partially, listing each rejection with its reason', async () => {
+    const res = await call('POST', '/features/airport-delays/batch', {
+      records: [
+        { entityId: 'LAX', eventTime: hoursAgo(1), values: { delayRate2h: 0.2, flights2h: 30 } },
+        { entityId: 'SFO', eventTime: hoursAgo(1), values: { delayRate2h: 'high', flights2h: 30 } },
+        { entityId: 'DEN', eventTime: hoursAgo(1), values: { delayRate2h: 0.4, flights2h: 12 } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(2);
+    expect(res.body.rejected).toEqual([
+      { index: 1, problems: [{ field: 'values.delayRate2h', problem: 'must be a number', got: '"high"' }] },
+    ]);
+  });
+
+  const oversize = {
+    records: Array.from({ length: MAX_BATCH_RECORDS + 1 }, (_, i) => ({
+      entityId: `A${i}`,
+      eventTime: hoursAgo(1),
+      values: { delayRate2h: 0.1, flights2h: 1 },
+    })),
+  };
+  const badInputs: {
+    what: string;
+    method: string;
+    path: string;
+    body: unknown;
+    status: number;
+    field: string;
+  }[] = [
+    {
+      what: 'a wrong type',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { eventTime: hoursAgo(1), values: { delayRate2h: 'x', flights2h: 1 } },
+      status: 400,
+      field: 'values.delayRate2h',
+    },
+    {
+      what: 'a value out of range',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { eventTime: hoursAgo(1), values: { delayRate2h: 1.5, flights2h: 1 } },
+      status: 400,
+      field: 'values.delayRate2h',
+    },
+    {
+      what: 'a missing eventTime',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { values: { delayRate2h: 0.1, flights2h: 1 } },
+      status: 400,
+      field: 'eventTime',
+    },
+    {
+      what: 'an unknown field',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { eventTime: hoursAgo(1), values: { delayRate2h: 0.1, flights2h: 1, extra: 1 } },
+      status: 400,
+      field: 'values',
+    },
+    {
+      what: 'an eventTime in the future',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: {
+        eventTime: new Date(Date.now() + 3_600_000).toISOString(),
+        values: { delayRate2h: 0.1, flights2h: 1 },
+      },
+      status: 400,
+      field: 'eventTime',
+    },
+    {
+      what: 'an unknown group',
+      method: 'PUT',
+      path: '/features/no-such-group/BOS',
+      body: { eventTime: hoursAgo(1), values: {} },
+      status: 404,
+      field: 'group',
+    },
+    {
+      what: 'an oversize batch',
+      method: 'POST',
+      path: '/features/airport-delays/batch',
+      body: oversize,
+      status: 400,
+      field: 'records',
+    },
+    {
+      what: 'a batch with no valid record',
+      method: 'POST',
+      path: '/features/airport-delays/batch',
+      body: { records: [{ entityId: 'X', eventTime: 'yesterday', values: {} }] },
+      status: 400,
+      field: 'records[0].eventTime',
+    },
+    {
+      what: 'a body that is not an object',
+      method: 'POST',
+      path: '/features/airport-delays/batch',
+      body: [1, 2],
+      status: 400,
+      field: '(root)',
+    },
+  ];
+
+  it.each(badInputs)(
+    'answers $what with a $status naming $field, and writes nothing',
+    async ({ method, path, body, status, field }) => {
+      const before = await storesSnapshot();
+      const res = await call(method, path, body);
+      expect(res.status).toBe(status);
+      expect(JSON.stringify(res.body)).toContain(field);
+      expect(await storesSnapshot()).toEqual(before);
+    },
+  );
+
+  it('answers a malformed JSON body with a 400 naming the body, and writes nothing', async () => {
+    const before = await storesSnapshot();
+    const res = await raw('PUT', '/features/airport-delays/BOS', '{"eventTime": ');
+    expect(res.status).toBe(400);
+    expect(res.body.problems).toEqual([{ field: 'body', problem: 'is not valid JSON' }]);
+    expect(await storesSnapshot()).toEqual(before);
+  });
+});
+
+describe('bulk ingestion through S3 and EventBridge', () => {
+  it('stores the good rows and quarantines the bad ones after a file lands under ingest/', async () => {
+    const datasets = bucketOf('Datasets');
+    const csv = [
+      'entityId,eventTime,delayRate2h,flights2h',
+      `PHX,${hoursAgo(1)},0.25,12`,
+      `DFW,${hoursAgo(1)},2,3`,
+      `SEA,${hoursAgo(1)},0.05,9`,
+    ].join('\n');
+    await s3.send(
+      new PutObjectCommand({ Bucket: datasets, Key: 'ingest/airport-delays/drop-1.csv', Body: csv }),
+    );
+    await cloud.settle();
+    const summary = JSON.parse(await readText(s3, datasets, 'quarantine/airport-delays/drop-1.summary.json'));
+    expect(summary).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
+    const quarantined = await readText(s3, datasets, 'quarantine/airport-delays/drop-1.rejected.jsonl');
+    expect(JSON.parse(quarantined.trim())).toMatchObject({
+      line: 3,
+      problems: [{ field: 'values.delayRate2h' }],
+    });
+    const phx = await call('GET', '/features/airport-delays/PHX');
+    expect(phx.body.values).toEqual({ delayRate2h: 0.25, flights2h: 12 });
+  });
+});
+
+describe('ledger archive and audit routes', () => {
+  it('archives appended events through the stream and verifies against the archive', async () => {
+    const ledger = { client: doc, tableName: tableOf('Ledger') };
+    await appendEvent(ledger, {
+      type: 'IncidentOpened',
+      eventId: 'incident-local-1',
+      actor: 'test',
+      time: new Date().toISOString(),
+      useCase: 'flight-delay',
+      incidentId: 'inc-1',
+      modelVersion: 'flight-delay:1',
+      severity: 'low',
+      summary: 'local archive check',
+    });
+    await cloud.settle();
+    const archived = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucketOf('AuditArchive'), Prefix: 'ledger/' }),
+    );
+    expect((archived.Contents ?? []).length).toBeGreaterThan(0);
+    const verify = await call('GET', '/audit/verify?archive=true');
+    expect(verify.status).toBe(200);
+    expect(verify.body).toMatchObject({ ok: true });
+  });
+});

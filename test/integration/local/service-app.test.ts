@@ -6,8 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../../infra/cli/local.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
@@ -49,6 +49,31 @@ async function storesSnapshot() {
 beforeAll(async () => {
   const { outdir } = synthApp('dev', mkdtempSync(join(tmpdir(), 'mlops-app-')));
   cloud = await startLocalCloud({ cdkOut: outdir, log: () => {} });
+  const region = cloud.assembly.placement.region;
+  doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
+  );
+  s3 = new S3Client({
+    endpoint: cloud.endpoints.s3,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await cloud?.stop();
+});
+
+describe('feature store routes', () => {
+  it('keeps the newer value when an older event arrives late, and serves it', async () => {
+    const newer = await call('PUT', '/features/airport-delays/ATL', {
+      eventTime: hoursAgo(1),
+      values: { delayRate2h: 0.3, flights2h: 40 },
+    });
     expect(newer).toMatchObject({ status: 200, body: { outcome: 'updated', entityId: 'ATL' } });
     const older = await call('PUT', '/features/airport-delays/ATL', {
       eventTime: hoursAgo(2),
@@ -86,11 +111,12 @@ beforeAll(async () => {
     ]);
   });
 
+  const valid = () => ({ delayRate2h: 0.1, flights2h: 1 });
   const oversize = {
     records: Array.from({ length: MAX_BATCH_RECORDS + 1 }, (_, i) => ({
       entityId: `A${i}`,
       eventTime: hoursAgo(1),
-      values: { delayRate2h: 0.1, flights2h: 1 },
+      values: valid(),
     })),
   };
   const badInputs: {
@@ -121,7 +147,7 @@ beforeAll(async () => {
       what: 'a missing eventTime',
       method: 'PUT',
       path: '/features/airport-delays/BOS',
-      body: { values: { delayRate2h: 0.1, flights2h: 1 } },
+      body: { values: valid() },
       status: 400,
       field: 'eventTime',
     },
@@ -129,7 +155,7 @@ beforeAll(async () => {
       what: 'an unknown field',
       method: 'PUT',
       path: '/features/airport-delays/BOS',
-      body: { eventTime: hoursAgo(1), values: { delayRate2h: 0.1, flights2h: 1, extra: 1 } },
+      body: { eventTime: hoursAgo(1), values: { ...valid(), extra: 1 } },
       status: 400,
       field: 'values',
     },
@@ -137,10 +163,7 @@ beforeAll(async () => {
       what: 'an eventTime in the future',
       method: 'PUT',
       path: '/features/airport-delays/BOS',
-      body: {
-        eventTime: new Date(Date.now() + 3_600_000).toISOString(),
-        values: { delayRate2h: 0.1, flights2h: 1 },
-      },
+      body: { eventTime: new Date(Date.now() + 3_600_000).toISOString(), values: valid() },
       status: 400,
       field: 'eventTime',
     },
@@ -178,16 +201,13 @@ beforeAll(async () => {
     },
   ];
 
-  it.each(badInputs)(
-    'answers $what with a $status naming $field, and writes nothing',
-    async ({ method, path, body, status, field }) => {
-      const before = await storesSnapshot();
-      const res = await call(method, path, body);
-      expect(res.status).toBe(status);
-      expect(JSON.stringify(res.body)).toContain(field);
-      expect(await storesSnapshot()).toEqual(before);
-    },
-  );
+  it.each(badInputs)('answers $what with a $status naming $field, and writes nothing', async (bad) => {
+    const before = await storesSnapshot();
+    const res = await call(bad.method, bad.path, bad.body);
+    expect(res.status).toBe(bad.status);
+    expect(JSON.stringify(res.body)).toContain(bad.field);
+    expect(await storesSnapshot()).toEqual(before);
+  });
 
   it('answers a malformed JSON body with a 400 naming the body, and writes nothing', async () => {
     const before = await storesSnapshot();

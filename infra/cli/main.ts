@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit.ts';
 import { registerLocalCommands } from './local.ts';
+import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
 
 // The machines run Node 20 while Lambda runs 22; the SDK's reminder about it is noise in the CLI.
@@ -14,8 +15,8 @@ const program = new Command()
   .description('Operate the serverless MLOps stack: local cloud, training, approval, audit.');
 
 program
-  .command('start')
-  .description('Synthesize the app and show what `cdk deploy` would create')
+  .command('stacks')
+  .description('Synthesize the app and list what `cdk deploy` would create, with the compliance findings')
   .option('-s, --stage <stage>', 'dev or prod', 'dev')
   .option('--json', 'machine-readable output')
   .action(async (opts: { stage: string; json?: boolean }) => {
@@ -24,7 +25,6 @@ program
       console.log(JSON.stringify(summary, null, 2));
       return;
     }
-    console.log(`Synthesized stage '${summary.stage}' into ${summary.outdir}`);
     for (const stack of summary.stacks) {
       console.log(`\n${stack.name}  (${stack.resourceCount} resources)`);
       for (const [type, count] of Object.entries(stack.byType))
@@ -33,9 +33,9 @@ program
     console.log(
       `\nCompliance: ${summary.findings} unacknowledged finding(s) (cdk-nag + CloudFormation validation).`,
     );
-    console.log('Deploy with: npx cdk deploy --all -c stage=dev');
   });
 
+registerStartCommand(program);
 registerAuditCommands(program);
 
 registerLocalCommands(program);

@@ -1,0 +1,58 @@
+/**
+ * `mlops start` (what `npm start` runs): synthesize, start the local cloud, run the demo
+ * lifecycle on real flights, then keep serving until Ctrl+C (`--once` exits).
+ */
+import type { Command } from 'commander';
+import { runDemo } from '../local/demo/lifecycle.ts';
+import { localUp, printState, readState, untilSignal } from './local.ts';
+
+/** Adds `start` to the CLI. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('Run the whole lifecycle locally: synth, emulators, provisioning, the demo, then serve')
+    .option('-s, --stage <stage>', 'dev or prod', 'dev')
+    .option('--in-memory', 'keep nothing after stop (default: persist under .local/data)')
+    .option('-p, --port <port>', 'API Gateway port (default: a free port)', (v) => Number(v))
+    .option('--once', 'exit after the demo instead of serving')
+    .option('-v, --verbose', 'show every function log line')
+    .action(
+      async (o: { stage: string; inMemory?: boolean; port?: number; once?: boolean; verbose?: boolean }) => {
+        const steps = 6;
+        const step = (n: number, text: string) => console.log(`[${n}/${steps}] ${text}`);
+        step(1, `synthesizing the ${o.stage} app with the CDK CLI…`);
+        const started = performance.now();
+        const { cloud, synthMs } = await localUp({
+          stage: o.stage,
+          inMemory: o.inMemory,
+          apiPort: o.port,
+          quiet: !o.verbose,
+        });
+        step(
+          2,
+          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, SNS (synth took ${Math.round(synthMs)} ms)`,
+        );
+        step(
+          3,
+          `provisioned ${cloud.assembly.tables.length} tables and ${cloud.assembly.buckets.length} buckets in ${Math.round(cloud.timings.provision)} ms`,
+        );
+        step(
+          4,
+          `serving ${cloud.assembly.routes.length} API routes at ${cloud.apiEndpoint}/v1 (IAM routes need SigV4)`,
+        );
+        step(5, 'demo lifecycle on vega-datasets flights-3m:');
+        const report = await runDemo(cloud, (line) => console.log(`      ${line}`));
+        console.log(`      done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        if (o.once) {
+          step(6, '--once: stopping');
+          await cloud.stop();
+          if (!report.audit.ok) process.exitCode = 1;
+          return;
+        }
+        step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');
+        printState(readState());
+        await untilSignal();
+        await cloud.stop();
+      },
+    );
+}

@@ -84,18 +84,20 @@ export async function writeRecords(
 ): Promise<RecordResult[]> {
   if (records.length === 0) return [];
   const ingestedAt = new Date((ctx.now ?? Date.now)()).toISOString();
-  await appendOffline(ctx.offline, records, ingestedAt);
+  const { replayed } = await appendOffline(ctx.offline, records, ingestedAt);
   const results: RecordResult[] = [];
   // Bounded parallelism: DynamoDB handles it, Lambda memory and sockets stay small.
   for (let i = 0; i < records.length; i += 16) {
     const slice = records.slice(i, i + 16);
     const written = await Promise.all(
-      slice.map(async (r) => ({
-        entityId: r.entityId,
-        eventTime: r.eventTime,
-        recordId: r.recordId,
-        outcome: await putLatest(ctx.online, r, group.ttlSeconds, ingestedAt),
-      })),
+      slice.map(async (r) => {
+        // The online write still runs for a replay: it repairs a request that failed after the
+        // offline append. It changes nothing otherwise, and the record reports as a duplicate.
+        const online = await putLatest(ctx.online, r, group.ttlSeconds, ingestedAt);
+        const outcome: OnlineWriteOutcome =
+          online !== 'updated' && replayed.has(r.recordId) ? 'duplicate' : online;
+        return { entityId: r.entityId, eventTime: r.eventTime, recordId: r.recordId, outcome };
+      }),
     );
     results.push(...written);
   }

@@ -36,6 +36,8 @@ export interface OfflineAppend {
   readonly written: readonly string[];
   /** Keys that already existed (a replay): nothing was written. */
   readonly existing: readonly string[];
+  /** IDs of the records whose object already existed: they were accepted before. */
+  readonly replayed: ReadonlySet<string>;
 }
 
 /** Appends accepted records, one object per event date, before they reach the online store. */
@@ -53,11 +55,13 @@ export async function appendOffline(
   }
   const written: string[] = [];
   const existing: string[] = [];
+  const replayed = new Set<string>();
   for (const [prefix, list] of byPartition) {
     const ids = list.map((r) => r.recordId).sort();
     const key = `${prefix}${contentHash(ids.join('\n')).slice(0, 32)}.jsonl`;
     if (await exists(store, key)) {
       existing.push(key);
+      for (const id of ids) replayed.add(id);
       continue;
     }
     const body = `${list.map((r) => JSON.stringify({ ...r, ingestedAt } satisfies StoredFeatureRecord)).join('\n')}\n`;
@@ -71,7 +75,7 @@ export async function appendOffline(
     );
     written.push(key);
   }
-  return { written, existing };
+  return { written, existing, replayed };
 }
 
 async function exists(store: OfflineStoreOptions, key: string): Promise<boolean> {

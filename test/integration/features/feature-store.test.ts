@@ -1,6 +1,9 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { ingestBulkObject } from '../../../shared/features/bulk.ts';
 import { buildDataset, recordDatasetBuilt } from '../../../shared/features/dataset.ts';
@@ -105,6 +108,38 @@ describe('online store', () => {
     const replay = await ingest(batch);
     expect(replay.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate']);
     expect(await snapshotOfStores()).toEqual(before);
+  });
+
+  it('repairs the online store when a retry follows a fault after the offline append', async () => {
+    // Fault injection: the first online write fails after the history was appended.
+    const faulty = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: emu.dynamodb.endpoint,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    mockClient(faulty)
+      .on(PutCommand)
+      .rejectsOnce(new Error('connection reset'))
+      .callsFake((input) => emu.doc.send(new PutCommand(input)));
+    const { accepted } = validateRecords(group, [rec('SEA', '2001-01-09T10:00:00Z', 0.7)], ctx().now);
+    await expect(
+      writeRecords({ ...ctx(), online: { client: faulty, tableName: table } }, group, accepted),
+    ).rejects.toThrow('connection reset');
+    const afterFault = await snapshotOfStores();
+    expect(afterFault.items).toEqual([]);
+    expect(afterFault.objects).toHaveLength(1);
+    // The client retries the same request: the value lands, and history is not duplicated.
+    const retried = await writeRecords(
+      { ...ctx(), online: { client: faulty, tableName: table } },
+      group,
+      accepted,
+    );
+    expect(retried.map((r) => r.outcome)).toEqual(['updated']);
+    const after = await snapshotOfStores();
+    expect(after.items.map((i) => i.entityId)).toEqual(['SEA']);
+    expect(after.objects).toEqual(afterFault.objects);
   });
 
   it('reads many entities at once with BatchGetItem', async () => {

@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from './engines/credentials.ts';
+import { listenLocal, readBody } from './http.ts';
 import type { LambdaRuntime } from './lambda/runtime.ts';
 import type { LocalAssembly, LocalRoute } from './model.ts';
 import { NodeSha256 } from './sigv4.ts';
@@ -448,12 +448,6 @@ function proxyResponse(
   return { status: result.statusCode, headers, body };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** Serves the assembly's API routes on 127.0.0.1 through the local Lambda runtime. */
 export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGateway> {
   const { assembly, runtime } = options;
@@ -558,19 +552,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { endpoint, close } = await listenLocal(server, options.port);
   return {
     endpoint,
     url: (stageName, path) =>
       `${endpoint}${stageName === '$default' ? '' : `/${stageName}`}${path.startsWith('/') ? path : `/${path}`}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: close,
   };
 }

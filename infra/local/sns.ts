@@ -3,9 +3,9 @@
  * responses) for Publish, CreateTopic and ListTopics, and records what was published per topic.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT } from './engines/credentials.ts';
+import { listenLocal, readBody } from './http.ts';
 
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
@@ -55,15 +55,6 @@ const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendXml(res: ServerResponse, status: number, xml: string): void {
@@ -136,8 +127,8 @@ export async function startSns(options: SnsOptions = {}): Promise<SnsSink> {
 
   const server = createServer((req, res) => {
     readBody(req)
-      .then((body) => {
-        const params = new URLSearchParams(body);
+      .then((buffer) => {
+        const params = new URLSearchParams(buffer.toString('utf8'));
         const url = new URL(req.url ?? '/', 'http://localhost');
         for (const [k, v] of url.searchParams) if (!params.has(k)) params.set(k, v);
         sendXml(res, 200, handle(params.get('Action') ?? '', params));
@@ -153,19 +144,11 @@ export async function startSns(options: SnsOptions = {}): Promise<SnsSink> {
         );
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { endpoint, port, close } = await listenLocal(server, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     port,
     messages: (topicArn) => received.filter((m) => topicArn === undefined || m.topicArn === topicArn),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: close,
   };
 }

@@ -1,7 +1,8 @@
 /** Starts the real local engines (DynamoDB Local, s3rver) for an integration test file. */
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localS3Client } from '../../infra/local/clients.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from '../../infra/local/engines/dynamodb.ts';
 import { type S3Engine, startS3 } from '../../infra/local/engines/s3.ts';
@@ -26,14 +27,7 @@ export async function startEmulators(): Promise<Emulators> {
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
   });
-  const s3 = new S3Client({
-    endpoint: s3Engine.endpoint,
-    region: 'us-east-1',
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = localS3Client(s3Engine.endpoint, 'us-east-1');
   return {
     dynamodb,
     s3Engine,

@@ -4,12 +4,13 @@
  * and verify the audit chain. Steps whose capability is not built yet are named as such.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { buildDataset, labelPrefix, recordDatasetBuilt } from '../../../shared/features/dataset.ts';
 import { dateOf, readText } from '../../../shared/features/offline-store.ts';
 import demoUseCase from '../../../use-cases/flight-delay.ts';
+import { localS3Client } from '../clients.ts';
 import type { LocalCloud } from '../cloud.ts';
 import { LOCAL_CREDENTIALS } from '../engines/credentials.ts';
 import { signedFetch } from '../sigv4.ts';
@@ -46,14 +47,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 export async function runDemo(cloud: LocalCloud, say: (line: string) => void): Promise<DemoReport> {
   const useCase = UseCaseSchema.parse(demoUseCase);
   const region = cloud.assembly.placement.region;
-  const s3 = new S3Client({
-    endpoint: cloud.endpoints.s3,
-    region,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = localS3Client(cloud.endpoints.s3, region);
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
   );

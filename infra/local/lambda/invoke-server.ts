@@ -1,6 +1,6 @@
 /** The Lambda Invoke API over HTTP, so that AWS SDK LambdaClient (and Step Functions) reach local functions. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, readBody } from '../http.ts';
 import {
   FunctionNotFoundError,
   type InvokeOptions,
@@ -14,12 +14,6 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type });
   res.end(JSON.stringify({ Type: status < 500 ? 'User' : 'Service', message }));
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function invocationType(value: string | string[] | undefined): InvokeOptions['invocationType'] | 'invalid' {
@@ -100,17 +94,6 @@ export async function startInvokeServer(runtime: LambdaRuntime, port = 0): Promi
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { endpoint, close } = await listenLocal(server, port);
+  return { endpoint, stop: close };
 }

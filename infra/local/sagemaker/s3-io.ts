@@ -7,10 +7,9 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { create, extract } from 'tar';
-import { LOCAL_CREDENTIALS } from '../engines/credentials.ts';
 
 /** A parsed `s3://bucket/key` URI. */
 export interface S3Location {
@@ -21,18 +20,6 @@ export interface S3Location {
 /** Raised when an S3 URI or object the caller named is unusable (SageMaker's `ClientError`). */
 export class S3InputError extends Error {
   override readonly name: string = 'S3InputError';
-}
-
-/** An S3 client for s3rver: path-style, and no default CRC32 checksums. */
-export function s3ClientFor(endpoint: string, region: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
 
 /** SageMaker accepts S3 locations as `s3://` URIs and as https URLs (path- or virtual-hosted-style). */

@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localS3Client } from '../clients.ts';
+import { listenLocal, readBody, toAwsJson } from '../http.ts';
 import type { LocalPlacement } from '../model.ts';
 import { type AlgorithmRegistration, AlgorithmRegistry } from './algorithm.ts';
 import { BUILT_IN_ALGORITHMS } from './algorithms/index.ts';
@@ -16,7 +17,6 @@ import type { EmulatorContext } from './context.ts';
 import { FaultInjector } from './faults.ts';
 import { Hosting, ModelInvocationError } from './hosting.ts';
 import { ModelPackages } from './model-packages.ts';
-import { s3ClientFor } from './s3-io.ts';
 import { TrainingJobs } from './training.ts';
 import { TransformJobs } from './transform.ts';
 
@@ -49,23 +49,6 @@ export interface SageMakerEmulator {
 }
 
 type Operation = (body: unknown) => unknown;
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** JSON with dates as epoch seconds, the AWS JSON protocols' timestamp format. */
-function toAwsJson(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
-    const raw = this[key];
-    return raw instanceof Date ? raw.getTime() / 1000 : v;
-  });
-}
 
 function sendJson(
   res: ServerResponse,
@@ -101,7 +84,7 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
   const ctx: EmulatorContext = {
     region: options.placement.region,
     account: options.placement.account,
-    s3: s3ClientFor(options.s3Endpoint, options.placement.region),
+    s3: localS3Client(options.s3Endpoint, options.placement.region),
     algorithms: new AlgorithmRegistry([...BUILT_IN_ALGORITHMS, ...(options.algorithms ?? [])]),
     workRoot,
   };
@@ -220,12 +203,7 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
         );
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { endpoint, port, close } = await listenLocal(server, options.port);
   return {
     endpoint,
     runtimeEndpoint: endpoint,
@@ -238,10 +216,7 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
       'No CloudWatch logs or metrics.',
     ],
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      await close();
       await training.close();
       await transforms.close();
       await hosting.close();

@@ -1,5 +1,4 @@
-/** The local Step Functions service: start it with {@link startStepFunctions}. */
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from '../http.ts';
 import type { LocalPlacement, LocalStateMachine } from '../model.ts';
 import type { InvokeLambda } from './integrations.ts';
 import { createStepFunctionsServer } from './server.ts';
@@ -57,13 +56,9 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     syncPollIntervalMs: options.syncPollIntervalMs ?? 250,
   });
   const server = createStepFunctionsServer(service);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { endpoint, port, close } = await listenLocal(server, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     port,
     service,
     limitations: [
@@ -75,10 +70,7 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     ],
     async stop() {
       await service.close();
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      await close();
     },
   };
 }

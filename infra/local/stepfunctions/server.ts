@@ -1,7 +1,8 @@
 /** The Step Functions API over HTTP: AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Op>`. */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { readBody, toAwsJson } from '../http.ts';
 import { SfnApiError } from './errors.ts';
 import type { StepFunctionsService } from './service.ts';
 
@@ -135,33 +136,17 @@ function dispatch(service: StepFunctionsService, operation: Operation, body: unk
   }
 }
 
-/** JSON with dates as epoch seconds, the AWS JSON protocols' timestamp format. */
-function toAwsJson(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
-    const raw = this[key];
-    return raw instanceof Date ? raw.getTime() / 1000 : v;
-  });
-}
-
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
   res.end(toAwsJson(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** An HTTP server (not yet listening) for the service. */
 export function createStepFunctionsServer(service: StepFunctionsService): Server {
   return createServer((req, res) => {
     readBody(req)
-      .then((text) => {
+      .then((buffer) => {
+        const text = buffer.toString('utf8');
         const target = req.headers['x-amz-target'];
         const operation =
           typeof target === 'string' && target.startsWith('AWSStepFunctions.') ? target.slice(17) : '';

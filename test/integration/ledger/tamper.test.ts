@@ -2,10 +2,10 @@
  * Tamper drills: each test edits the ledger table directly, as someone with write access to
  * DynamoDB could, and checks that verify reports the right kind of damage at the right position.
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { localS3Client } from '../../../infra/local/clients.ts';
 import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
 import { appendEvent, type LedgerLocation } from '../../../shared/ledger/append.ts';
 import { archiveBatch, type LedgerChange } from '../../../shared/ledger/archive.ts';
@@ -57,13 +57,7 @@ function reforged(
 beforeAll(async () => {
   db = await startLedgerDb();
   s3Engine = await startS3();
-  s3 = new S3Client({
-    endpoint: s3Engine.endpoint,
-    region: 'us-east-1',
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  s3 = localS3Client(s3Engine.endpoint, 'us-east-1');
 });
 afterAll(async () => {
   s3?.destroy();

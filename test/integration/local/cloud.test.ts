@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { signedFetch as signedFetchUrl } from '../../../infra/local/sigv4.ts';
@@ -35,14 +36,7 @@ function clients(c: LocalCloud) {
     doc: DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint: c.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
     ),
-    s3: new S3Client({
-      endpoint: c.endpoints.s3,
-      region,
-      credentials: LOCAL_CREDENTIALS,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
+    s3: localS3Client(c.endpoints.s3, region),
   };
 }
 

@@ -13,11 +13,12 @@ import {
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiGateway, LOCAL_USER_ARN, startApiGateway } from '../../../infra/local/apigateway.ts';
 import { loadAssembly } from '../../../infra/local/assembly.ts';
+import { localS3Client } from '../../../infra/local/clients.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from '../../../infra/local/engines/dynamodb.ts';
 import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
@@ -150,12 +151,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
         TimeToLiveStatus: 'ENABLED',
         AttributeName: 'expiresAt',
       });
-      const s3Client = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
-        forcePathStyle: true,
-      });
+      const s3Client = localS3Client(s3.endpoint, 'us-east-1');
       await expect(
         s3Client.send(new HeadBucketCommand({ Bucket: assembly.buckets[0]?.name })),
       ).resolves.toBeDefined();
@@ -191,13 +187,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
         new GetItemCommand({ TableName: assembly.tables[0]?.name, Key: { pk: { S: 'item#item-1' } } }),
       );
       expect(item.Item?.value).toEqual({ S: 'hello' });
-      const s3Client = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
-        forcePathStyle: true,
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const s3Client = localS3Client(s3.endpoint, 'us-east-1');
       const object = await s3Client.send(
         new GetObjectCommand({ Bucket: assembly.buckets[0]?.name, Key: 'items/item-1.json' }),
       );

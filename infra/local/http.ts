@@ -1,0 +1,44 @@
+/** HTTP plumbing shared by the local emulators: reading bodies, listening and closing. */
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Reads a whole request body. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** JSON with dates as epoch seconds, the AWS JSON protocols' timestamp format. */
+export function toAwsJson(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : v;
+  });
+}
+
+/** A server listening on 127.0.0.1. */
+export interface LocalListener {
+  readonly endpoint: string;
+  readonly port: number;
+  /** Drops open connections and closes the server. */
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1 (a free port when `port` is 0 or absent). */
+export async function listenLocal(server: Server, port = 0): Promise<LocalListener> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://127.0.0.1:${bound}`,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The training pipeline's data contract: what each step of the state machine receives and
+ * returns, at which JSONPath. The state machine (pipelines/) and the step handlers
+ * (functions/pipeline/) both code against these schemas, so they cannot drift apart.
+ *
+ * State layout during an execution (JSONPath, Standard workflow):
+ *   $.input       PipelineInput (the execution input, kept as is)
+ *   $.dataset     BuildDatasetOutput      (BuildDataset step)
+ *   $.validation  ValidateDataOutput      (ValidateData step)
+ *   $.trained     TrainedModel            (Train step's ResultSelector)
+ *   $.candidate   { modelName }           (CreateCandidateModel step)
+ *   $.champion    FindChampionOutput      (FindChampion step)
+ *   $.evaluation  EvaluateOutput          (Evaluate step; the Gate Choice reads it)
+ *   $.registered  RegisterOutput          (Register step)
+ *   $.approval    ApprovalDecision        (Approval step, waitForTaskToken)
+ *   $.error       { Error, Cause }        (any Catch, before RecordFailure)
+ * `runId` is always `$$.Execution.Name`.
+ */
+import { z } from 'zod';
+
+/** Why a run started. */
+export const TriggerSchema = z.enum(['manual', 'schedule', 'drift', 'reproduce']);
+
+/** The execution input: `{useCase, trigger, reason?, cutoff?, reproduceOf?}`. */
+export const PipelineInputSchema = z.strictObject({
+  useCase: z.string().min(1),
+  trigger: TriggerSchema,
+  reason: z.string().max(2000).optional(),
+  /** Only data ingested at or before this time is used. @default - the start of the run */
+  cutoff: z.iso.datetime().optional(),
+  /** Run ID whose dataset snapshot and configuration a `reproduce` run pins. */
+  reproduceOf: z.string().min(1).optional(),
+});
+export type PipelineInput = z.infer<typeof PipelineInputSchema>;
+
+/** An S3 location as `s3://bucket/key-or-prefix`. */
+export const S3UriSchema = z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'must be an s3://bucket/key URI');
+
+/** Payload of every Lambda step: the run ID plus the whole state (steps read what they need). */
+export const StepPayloadSchema = z.object({
+  runId: z.string().min(1),
+  state: z.record(z.string(), z.unknown()),
+});
+
+/** BuildDataset result: the snapshot, its XGBoost channels and the manifest facts. */
+export const BuildDatasetOutputSchema = z.strictObject({
+  datasetHash: z.string().regex(/^[0-9a-f]{64}$/),
+  cutoff: z.iso.datetime(),
+  manifestUri: S3UriSchema,
+  rowCount: z.number().int().min(0),
+  /** CSV channels in SageMaker's built-in XGBoost format: label first, no header. */
+  channels: z.strictObject({
+    train: S3UriSchema,
+    validation: S3UriSchema,
+    /** Test features only (no label), one row per line, for batch transform. */
+    testFeatures: S3UriSchema,
+    /** Test labels, one per line, in the same order as testFeatures. */
+    testLabels: S3UriSchema,
+  }),
+  /** Column order of the feature CSVs (after the label in train/validation). */
+  featureNames: z.array(z.string()),
+  /** Where batch transform writes its predictions for this run: `<prefix>/candidate/`, `<prefix>/champion/`. */
+  transformOutputPrefix: S3UriSchema,
+});
+export type BuildDatasetOutput = z.infer<typeof BuildDatasetOutputSchema>;
+
+/** ValidateData result when every check passes (a failing check throws DataValidationError). */
+export const ValidateDataOutputSchema = z.strictObject({
+  passed: z.literal(true),
+  checks: z.array(
+    z.strictObject({ name: z.string(), value: z.number(), threshold: z.number(), passed: z.boolean() }),
+  ),
+});
+export type ValidateDataOutput = z.infer<typeof ValidateDataOutputSchema>;
+
+/** What the Train step keeps of DescribeTrainingJob. */
+export const TrainedModelSchema = z.strictObject({
+  jobName: z.string(),
+  modelArtifacts: S3UriSchema,
+});
+export type TrainedModel = z.infer<typeof TrainedModelSchema>;
+
+/** FindChampion result: the latest approved model of the use case, if any. */
+export const FindChampionOutputSchema = z.strictObject({
+  exists: z.boolean(),
+  modelVersion: z.string().optional(),
+  modelPackageArn: z.string().optional(),
+  modelDataUrl: S3UriSchema.optional(),
+  /** A SageMaker model name to run batch transform with (created by the step when needed). */
+  modelName: z.string().optional(),
+});
+export type FindChampionOutput = z.infer<typeof FindChampionOutputSchema>;
+
+/** Metrics of one model on the test split. */
+export const ModelMetricsSchema = z.strictObject({
+  auc: z.number(),
+  logLoss: z.number(),
+  precision: z.number(),
+  recall: z.number(),
+  /** Expected calibration error over 10 equal-width bins. */
+  calibrationError: z.number(),
+  rows: z.number().int(),
+});
+export type ModelMetrics = z.infer<typeof ModelMetricsSchema>;
+
+/** Evaluate result; the Gate Choice state reads `candidate.auc`, `candidate.logLoss` and `aucDrop`. */
+export const EvaluateOutputSchema = z.strictObject({
+  candidate: ModelMetricsSchema,
+  champion: ModelMetricsSchema.nullable(),
+  /** champion.auc − candidate.auc on the same test split; 0 when there is no champion. */
+  aucDrop: z.number(),
+  /** The gates as evaluated (the same rule the Choice state applies), for the ledger. */
+  gates: z.array(
+    z.strictObject({ metric: z.string(), threshold: z.number(), value: z.number(), passed: z.boolean() }),
+  ),
+  passed: z.boolean(),
+});
+export type EvaluateOutput = z.infer<typeof EvaluateOutputSchema>;
+
+/** Register result. */
+export const RegisterOutputSchema = z.strictObject({
+  modelVersion: z.string(),
+  modelPackageArn: z.string(),
+  approvalStatus: z.enum(['Approved', 'PendingManualApproval']),
+});
+export type RegisterOutput = z.infer<typeof RegisterOutputSchema>;
+
+/** What `mlops approve|reject` (or the approval route) sends back through SendTaskSuccess. */
+export const ApprovalDecisionSchema = z.strictObject({
+  decision: z.enum(['approved', 'rejected']),
+  approver: z.string().min(1),
+  reason: z.string().min(1).max(2000),
+});
+export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
+
+/** Names of the state machine's states, shared by the definition, the CLI and the tests. */
+export const STEP_NAMES = {
+  buildDataset: 'BuildDataset',
+  validateData: 'ValidateData',
+  train: 'Train',
+  createCandidateModel: 'CreateCandidateModel',
+  findChampion: 'FindChampion',
+  transform: 'BatchTransform',
+  evaluate: 'Evaluate',
+  gate: 'Gate',
+  recordGateFailure: 'RecordGateFailure',
+  register: 'Register',
+  approval: 'Approval',
+  recordSuccess: 'RecordSuccess',
+  recordFailure: 'RecordFailure',
+  notifyFailure: 'NotifyFailure',
+  failed: 'Failed',
+} as const;
+
+/** Error names the steps throw; Catch and the CLI match on them. */
+export const STEP_ERRORS = {
+  dataValidation: 'DataValidationError',
+  approvalRejected: 'ApprovalRejectedError',
+} as const;

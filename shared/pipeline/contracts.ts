@@ -61,6 +61,13 @@ export const BuildDatasetOutputSchema = z.strictObject({
   featureNames: z.array(z.string()),
   /** Where batch transform writes its predictions for this run: `<prefix>/candidate/`, `<prefix>/champion/`. */
   transformOutputPrefix: S3UriSchema,
+  /** SageMaker resource names for this run (unique, at most 63 characters). */
+  names: z.strictObject({
+    trainingJob: z.string().max(63),
+    candidateModel: z.string().max(63),
+    candidateTransform: z.string().max(63),
+    championTransform: z.string().max(63),
+  }),
 });
 export type BuildDatasetOutput = z.infer<typeof BuildDatasetOutputSchema>;
 
@@ -147,6 +154,7 @@ export const STEP_NAMES = {
   register: 'Register',
   approval: 'Approval',
   recordSuccess: 'RecordSuccess',
+  recordApproval: 'RecordApproval',
   recordFailure: 'RecordFailure',
   notifyFailure: 'NotifyFailure',
   failed: 'Failed',

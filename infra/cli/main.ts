@@ -6,6 +6,7 @@ import { registerAuditCommands } from './audit.ts';
 import { registerLocalCommands } from './local.ts';
 import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
+import { registerTrainingCommands } from './training.ts';
 
 // The machines run Node 20 while Lambda runs 22; the SDK's reminder about it is noise in the CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -36,6 +37,7 @@ program
   });
 
 registerStartCommand(program);
+registerTrainingCommands(program);
 registerAuditCommands(program);
 
 registerLocalCommands(program);

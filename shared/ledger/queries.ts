@@ -55,7 +55,7 @@ export async function* queryAll(
 }
 
 /** Every record on one index partition, in time order, ties broken by chain position. */
-async function recordsOn(
+export async function recordsOn(
   loc: LedgerLocation,
   index: keyof typeof LEDGER_INDEX_NAMES,
   value: string,

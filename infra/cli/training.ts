@@ -1,0 +1,424 @@
+/**
+ * `mlops train|status|approve|reject|reproduce`: one command per lifecycle action of a training
+ * run, with live progress and `--json` for scripts. Works against the local cloud (found through
+ * `.local/cloud.json`) or AWS (the SDK's usual credentials and region).
+ */
+import { existsSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListStateMachinesCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Command } from 'commander';
+import type { LedgerRecord } from '../../shared/ledger/events.ts';
+import { recordsOn } from '../../shared/ledger/queries.ts';
+import type { PipelineInput } from '../../shared/pipeline/contracts.ts';
+import { localDocumentClient } from '../local/clients.ts';
+import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
+import { signedFetch } from '../local/sigv4.ts';
+import { readState, STATE_FILE } from './local.ts';
+
+/** Where the commands send their calls. */
+export interface Target {
+  readonly sfn: SFNClient;
+  /** Base URL of the API stage (`…/v1`), for the approval route. */
+  readonly apiUrl?: string;
+  readonly ledgerTable?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly local: boolean;
+}
+
+/** The running local cloud when there is one, else AWS through the default provider chain. */
+export function resolveTarget(options: { apiUrl?: string; ledgerTable?: string } = {}): Target {
+  if (existsSync(STATE_FILE)) {
+    const state = readState();
+    return {
+      sfn: new SFNClient({
+        endpoint: state.endpoints.stepfunctions,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      apiUrl: options.apiUrl ?? `${state.apiEndpoint}/v1`,
+      ledgerTable: options.ledgerTable ?? state.tables.find((t) => t.includes('Ledger')),
+      dynamodbEndpoint: state.endpoints.dynamodb,
+      local: true,
+    };
+  }
+  return {
+    sfn: new SFNClient({}),
+    apiUrl: options.apiUrl,
+    ledgerTable: options.ledgerTable ?? process.env.MLOPS_LEDGER_TABLE,
+    local: false,
+  };
+}
+
+/** Finds the training state machine of a use case by its name. */
+export async function stateMachineArnFor(sfn: SFNClient, useCase: string): Promise<string> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListStateMachinesCommand({ nextToken }));
+    for (const m of page.stateMachines ?? []) {
+      if (!m.name || !m.stateMachineArn) continue;
+      names.push(m.name);
+      if (m.name.includes(useCase) && m.name.toLowerCase().includes('training')) return m.stateMachineArn;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  throw new Error(
+    `no training state machine for use case '${useCase}'; state machines: ${names.join(', ') || 'none'}`,
+  );
+}
+
+/** Every history event of an execution. */
+export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/** One step of a run as shown by `status`. */
+export interface StepView {
+  readonly name: string;
+  readonly status: 'running' | 'succeeded' | 'failed';
+  readonly startedAt: string;
+  readonly seconds?: number;
+  readonly error?: string;
+}
+
+const FAILURE_TYPES = new Set(['TaskFailed', 'LambdaFunctionFailed', 'TaskTimedOut', 'ExecutionFailed']);
+
+/** Top-level steps (entered/exited pairs) with timings and the first failure inside each. */
+export function stepsOf(events: readonly HistoryEvent[]): StepView[] {
+  const steps: StepView[] = [];
+  const open = new Map<string, { index: number; at: Date }>();
+  for (const e of events) {
+    const entered = e.stateEnteredEventDetails?.name;
+    const exited = e.stateExitedEventDetails?.name;
+    if (entered && e.timestamp) {
+      open.set(entered, { index: steps.length, at: e.timestamp });
+      steps.push({ name: entered, status: 'running', startedAt: e.timestamp.toISOString() });
+    } else if (exited && e.timestamp) {
+      const o = open.get(exited);
+      const step = o ? steps[o.index] : undefined;
+      if (o && step) {
+        steps[o.index] = {
+          ...step,
+          status: step.status === 'failed' ? 'failed' : 'succeeded',
+          seconds: (e.timestamp.getTime() - o.at.getTime()) / 1000,
+        };
+      }
+    } else if (e.type && FAILURE_TYPES.has(e.type) && steps.length > 0) {
+      const last = steps.length - 1;
+      const step = steps[last];
+      const details = (e.taskFailedEventDetails ??
+        e.lambdaFunctionFailedEventDetails ??
+        e.executionFailedEventDetails) as { error?: string; cause?: string } | undefined;
+      if (step)
+        steps[last] = {
+          ...step,
+          status: 'failed',
+          error: [details?.error, details?.cause].filter(Boolean).join(': '),
+        };
+    }
+  }
+  return steps;
+}
+
+/** Waits for the execution to end, printing each step as it starts and ends. */
+export async function followExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  print: (line: string) => void,
+  pollMs = 1000,
+): Promise<DescribeExecutionCommandOutput> {
+  const shown = new Map<string, string>();
+  for (;;) {
+    const [describe, events] = await Promise.all([
+      sfn.send(new DescribeExecutionCommand({ executionArn })),
+      executionHistory(sfn, executionArn),
+    ]);
+    for (const step of stepsOf(events)) {
+      const key = `${step.name}@${step.startedAt}`;
+      const line =
+        step.status === 'running'
+          ? `  … ${step.name}`
+          : `  ${step.status === 'succeeded' ? '✓' : '✗'} ${step.name} (${step.seconds?.toFixed(1)} s)${step.error ? ` — ${step.error.slice(0, 300)}` : ''}`;
+      if (shown.get(key) !== line) {
+        shown.set(key, line);
+        print(line);
+      }
+    }
+    if (describe.status !== 'RUNNING') return describe;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** The ledger events of a run (byRun index), in chain order. */
+export async function runEvents(target: Target, runId: string): Promise<LedgerRecord[]> {
+  if (!target.ledgerTable) return [];
+  const client = target.dynamodbEndpoint
+    ? localDocumentClient(target.dynamodbEndpoint)
+    : DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const records = await recordsOn({ client, tableName: target.ledgerTable }, 'byRun', runId);
+  return [...records].sort((a, b) => a.seq - b.seq);
+}
+
+/** Starts a run and returns its execution ARN. */
+export async function startRun(
+  target: Target,
+  input: PipelineInput,
+): Promise<{ executionArn: string; runId: string }> {
+  const arn = await stateMachineArnFor(target.sfn, input.useCase);
+  const runId = `${input.useCase}-${new Date()
+    .toISOString()
+    .replace(/[^0-9]/g, '')
+    .slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+  const out = await target.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: arn, name: runId, input: JSON.stringify(input) }),
+  );
+  if (!out.executionArn) throw new Error('StartExecution returned no execution ARN');
+  return { executionArn: out.executionArn, runId };
+}
+
+/** The execution ARN of a run ID (the execution name). */
+export async function executionArnOf(target: Target, runId: string): Promise<string> {
+  const useCase = runId.replace(/-\d{14}-[a-z0-9]{4}$/, '');
+  const machine = await stateMachineArnFor(target.sfn, useCase);
+  return `${machine.replace(':stateMachine:', ':execution:')}:${runId}`;
+}
+
+/** Sends an approval decision through the IAM-authorized route, as the caller's identity. */
+export async function decide(
+  target: Target,
+  runId: string,
+  decision: 'approved' | 'rejected',
+  reason: string,
+): Promise<unknown> {
+  if (!target.apiUrl)
+    throw new Error('no API URL: pass --api-url https://<api-id>.execute-api.<region>.amazonaws.com/v1');
+  const res = await signedFetch(
+    `${target.apiUrl}/training/runs/${encodeURIComponent(runId)}/approval`,
+    'POST',
+    { decision, reason },
+  );
+  const body = (await res.json()) as unknown;
+  if (res.status !== 200) throw new Error(`approval refused (${res.status}): ${JSON.stringify(body)}`);
+  return body;
+}
+
+function printSteps(steps: readonly StepView[]): void {
+  for (const s of steps) {
+    const mark = s.status === 'succeeded' ? '✓' : s.status === 'failed' ? '✗' : '…';
+    console.log(
+      `  ${mark} ${s.name.padEnd(22)} ${s.seconds === undefined ? '' : `${s.seconds.toFixed(1)} s`}${s.error ? `  ${s.error.slice(0, 300)}` : ''}`,
+    );
+  }
+}
+
+/** How a reproduction compares with the original run. */
+export interface ReproductionReport {
+  readonly original: string;
+  readonly reproduction: string;
+  readonly datasetHashMatches: boolean;
+  readonly artifactHashMatches: boolean;
+  /** Metric name → [original, reproduction, |difference|]. */
+  readonly metrics: Readonly<Record<string, readonly [number, number, number]>>;
+  readonly metricsWithinTolerance: boolean;
+  readonly tolerance: number;
+}
+
+/** Compares the TrainingCompleted facts of two runs. */
+export function compareRuns(
+  originalId: string,
+  original: readonly LedgerRecord[],
+  reproductionId: string,
+  reproduction: readonly LedgerRecord[],
+  tolerance = 1e-6,
+): ReproductionReport {
+  const completed = (records: readonly LedgerRecord[], id: string) => {
+    const e = records.find((r) => r.event.type === 'TrainingCompleted')?.event;
+    if (e?.type !== 'TrainingCompleted')
+      throw new Error(`run ${id} has no TrainingCompleted event in the ledger`);
+    return e;
+  };
+  const a = completed(original, originalId);
+  const b = completed(reproduction, reproductionId);
+  const metrics: Record<string, readonly [number, number, number]> = {};
+  for (const [name, value] of Object.entries(a.metrics)) {
+    const other = b.metrics[name];
+    if (other !== undefined) metrics[name] = [value, other, Math.abs(value - other)];
+  }
+  return {
+    original: originalId,
+    reproduction: reproductionId,
+    datasetHashMatches: a.datasetHash === b.datasetHash,
+    artifactHashMatches: a.artifact.sha256 === b.artifact.sha256,
+    metrics,
+    metricsWithinTolerance: Object.values(metrics).every(([, , d]) => d <= tolerance),
+    tolerance,
+  };
+}
+
+/** Adds the training commands to the CLI. */
+export function registerTrainingCommands(program: Command): void {
+  program
+    .command('train <useCase>')
+    .description('Start a training run and follow it step by step')
+    .option('--cutoff <iso>', 'only use data ingested at or before this time')
+    .option('--reason <text>', 'why this run (recorded in the ledger)')
+    .option('--no-wait', 'return as soon as the run has started')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (useCase: string, o: { cutoff?: string; reason?: string; wait: boolean; json?: boolean }) => {
+        const target = resolveTarget();
+        const input: PipelineInput = {
+          useCase,
+          trigger: 'manual',
+          ...(o.reason ? { reason: o.reason } : {}),
+          ...(o.cutoff ? { cutoff: o.cutoff } : {}),
+        };
+        const { executionArn, runId } = await startRun(target, input);
+        if (!o.json) console.log(`run ${runId} started`);
+        if (!o.wait) {
+          if (o.json) console.log(JSON.stringify({ runId, executionArn }));
+          return;
+        }
+        const done = await followExecution(
+          target.sfn,
+          executionArn,
+          o.json ? () => {} : (l) => console.log(l),
+        );
+        if (o.json)
+          console.log(
+            JSON.stringify({
+              runId,
+              executionArn,
+              status: done.status,
+              output: done.output ? JSON.parse(done.output) : null,
+            }),
+          );
+        else
+          console.log(
+            `run ${runId}: ${done.status}${done.error ? ` (${done.error}: ${done.cause ?? ''})` : ''}`,
+          );
+        if (done.status !== 'SUCCEEDED') process.exitCode = 1;
+      },
+    );
+
+  program
+    .command('status <runId>')
+    .description('Show a run: steps with timings, metrics, gate result and its ledger events')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, o: { json?: boolean }) => {
+      const target = resolveTarget();
+      const executionArn = await executionArnOf(target, runId);
+      const [describe, events, ledger] = await Promise.all([
+        target.sfn.send(new DescribeExecutionCommand({ executionArn })),
+        executionHistory(target.sfn, executionArn),
+        runEvents(target, runId),
+      ]);
+      const steps = stepsOf(events);
+      const evaluation = ledger.find((r) => r.event.type === 'ModelEvaluated')?.event;
+      const view = {
+        runId,
+        status: describe.status,
+        startedAt: describe.startDate?.toISOString(),
+        stoppedAt: describe.stopDate?.toISOString(),
+        steps,
+        evaluation: evaluation ?? null,
+        ledger: ledger.map((r) => ({
+          seq: r.seq,
+          type: r.event.type,
+          hash: r.hash,
+          eventId: r.event.eventId,
+        })),
+      };
+      if (o.json) {
+        console.log(JSON.stringify(view, null, 2));
+        return;
+      }
+      console.log(`run ${runId}: ${describe.status}`);
+      printSteps(steps);
+      if (evaluation?.type === 'ModelEvaluated') {
+        console.log(`  metrics: ${JSON.stringify(evaluation.metrics)}`);
+        if (evaluation.champion)
+          console.log(
+            `  champion ${evaluation.champion.modelVersion}: ${JSON.stringify(evaluation.champion.metrics)}`,
+          );
+        console.log(
+          `  gate: ${evaluation.passed ? 'passed' : 'failed'} ${evaluation.gates.map((g) => `${g.name}: ${g.metric} ${g.actual.toFixed(4)} ${g.comparison} ${g.threshold} ${g.passed ? '✓' : '✗'}`).join('; ')}`,
+        );
+      }
+      for (const r of view.ledger) console.log(`  ledger #${r.seq} ${r.type} ${r.hash.slice(0, 12)}…`);
+    });
+
+  program
+    .command('reproduce <runId>')
+    .description(
+      'Replay a run pinned to its manifest (same snapshot, same config) and compare metrics and artifact',
+    )
+    .option('--tolerance <n>', 'largest metric difference accepted', (v) => Number(v), 1e-6)
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, o: { tolerance: number; json?: boolean }) => {
+      const target = resolveTarget();
+      const useCase = runId.replace(/-\d{14}-[a-z0-9]{4}$/, '');
+      const { executionArn, runId: replayId } = await startRun(target, {
+        useCase,
+        trigger: 'reproduce',
+        reproduceOf: runId,
+        reason: `reproduce ${runId}`,
+      });
+      if (!o.json) console.log(`reproducing ${runId} as ${replayId}`);
+      const done = await followExecution(target.sfn, executionArn, o.json ? () => {} : (l) => console.log(l));
+      if (done.status !== 'SUCCEEDED')
+        throw new Error(`the reproduction ${replayId} ended ${done.status}: ${done.cause ?? ''}`);
+      const report = compareRuns(
+        runId,
+        await runEvents(target, runId),
+        replayId,
+        await runEvents(target, replayId),
+        o.tolerance,
+      );
+      if (o.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        console.log(
+          `dataset hash ${report.datasetHashMatches ? 'matches' : 'DIFFERS'}; model artifact ${report.artifactHashMatches ? 'matches byte for byte' : 'DIFFERS'}`,
+        );
+        for (const [name, [x, y, d]] of Object.entries(report.metrics))
+          console.log(`  ${name}: ${x} vs ${y} (|Δ| ${d.toExponential(2)})`);
+        console.log(
+          `metrics ${report.metricsWithinTolerance ? 'within' : 'OUTSIDE'} tolerance ${report.tolerance}`,
+        );
+      }
+      if (!report.datasetHashMatches || !report.metricsWithinTolerance) process.exitCode = 1;
+    });
+
+  for (const decision of ['approved', 'rejected'] as const) {
+    program
+      .command(`${decision === 'approved' ? 'approve' : 'reject'} <runId>`)
+      .description(
+        `${decision === 'approved' ? 'Approve' : 'Reject'} a run waiting for approval (your identity and reason are recorded)`,
+      )
+      .requiredOption('--reason <text>', 'why (recorded in the ledger)')
+      .option('--api-url <url>', 'the API stage URL (default: the local cloud)')
+      .option('--json', 'machine-readable output')
+      .action(async (runId: string, o: { reason: string; apiUrl?: string; json?: boolean }) => {
+        const result = await decide(resolveTarget({ apiUrl: o.apiUrl }), runId, decision, o.reason);
+        console.log(o.json ? JSON.stringify(result) : `run ${runId}: ${decision}`);
+      });
+  }
+}

@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
 import type { AlgorithmRegistry } from './algorithm.ts';
 import { validationError } from './api-error.ts';
+import type { FaultInjector } from './faults.ts';
 
 /** Shared state of one emulator instance. */
 export interface EmulatorContext {
@@ -12,6 +13,8 @@ export interface EmulatorContext {
   readonly algorithms: AlgorithmRegistry;
   /** Folder under which jobs and endpoints get their scratch folders. */
   readonly workRoot: string;
+  /** Injected failures: API calls by operation name, and `TrainingJobRun` for a job that fails while running. */
+  readonly faults: FaultInjector;
 }
 
 /** A SageMaker ARN; SageMaker lower-cases resource names in ARNs. */

@@ -81,14 +81,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
 /** Starts the SageMaker emulator on 127.0.0.1. */
 export async function startSageMaker(options: SageMakerOptions): Promise<SageMakerEmulator> {
   const workRoot = await mkdtemp(join(tmpdir(), 'sagemaker-'));
+  const faults = new FaultInjector();
   const ctx: EmulatorContext = {
     region: options.placement.region,
     account: options.placement.account,
     s3: localS3Client(options.s3Endpoint, options.placement.region),
     algorithms: new AlgorithmRegistry([...BUILT_IN_ALGORITHMS, ...(options.algorithms ?? [])]),
     workRoot,
+    faults,
   };
-  const faults = new FaultInjector();
   const packages = new ModelPackages(ctx);
   const hosting = new Hosting(ctx, packages);
   const training = new TrainingJobs(ctx);

@@ -228,6 +228,9 @@ export class TrainingJobs {
     const r = job.request;
     const image = r.AlgorithmSpecification.TrainingImage;
     const algorithm = this.ctx.algorithms.resolve(image);
+    // A test can make the next job fail inside the "container", with SageMaker's FailureReason.
+    const injected = this.ctx.faults.take('TrainingJobRun');
+    if (injected) throw new TrainingFailure(`${injected.error}: ${injected.message}`);
     if (!algorithm) {
       throw new TrainingFailure(
         `ClientError: no local algorithm is registered for image ${image} (registered: ${this.ctx.algorithms.images().join(', ')})`,

@@ -194,6 +194,18 @@ describe('local SageMaker emulator', () => {
     expect(job.ModelArtifacts?.S3ModelArtifacts).toBe('');
   });
 
+  it('fails the next job from the inside when a TrainingJobRun fault is injected', async () => {
+    // Prepare
+    emulator.faults.inject('TrainingJobRun', { error: 'AlgorithmError', message: 'out of memory' });
+    // Act
+    await sm.send(new CreateTrainingJobCommand(trainingJob('echo-injected')));
+    const job = await until('training', () => describeJob('echo-injected'), finished);
+    // Assess
+    expect(job.TrainingJobStatus).toBe('Failed');
+    expect(job.FailureReason).toBe('AlgorithmError: out of memory');
+    expect(emulator.faults.pending('TrainingJobRun')).toBe(0);
+  });
+
   it('fails with a ClientError when a channel prefix is empty, and rejects a duplicate job name', async () => {
     // Act
     const input = trainingJob('echo-empty');

@@ -38,13 +38,15 @@ export function buildApp(app: App, props: BuildAppProps): MlopsStacks {
   const service = new ServiceStack(app, `${prefix}-Service`, {
     stage: props.stage,
     env: { region: props.region, account: props.account },
-    description: `mlops ${props.stage.name}: the API, feature store and audit routes (stateless)`,
+    description: `mlops ${props.stage.name}: the API, feature store, training pipelines and audit routes (stateless)`,
     encryptionKey: data.key,
     ledger: data.ledger,
     auditArchive: data.auditArchive,
     onlineFeatures: data.onlineFeatures.table,
     offlineFeatures: data.offlineFeatures,
     datasets: data.datasets,
+    artifacts: data.artifacts,
+    runState: data.runState.table,
     useCases: props.useCases,
   });
   applyComplianceChecks(app);

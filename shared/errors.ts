@@ -23,6 +23,11 @@ export class InvalidInputError extends Error {
   }
 }
 
+/** The caller is not allowed to do this, or could not be identified (HTTP 403). */
+export class ForbiddenError extends Error {
+  override readonly name: string = 'ForbiddenError';
+}
+
 /** The request conflicts with what is already recorded (HTTP 409). */
 export class ConflictError extends Error {
   override readonly name: string = 'ConflictError';

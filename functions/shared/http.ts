@@ -10,7 +10,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../../shared/errors.ts';
 import { toFieldProblems } from '../../shared/validation.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
@@ -35,6 +35,7 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.i
 export function statusOf(error: unknown): number {
   if (error instanceof InvalidInputError) return 400;
   if (error instanceof NotFoundError) return 404;
+  if (error instanceof ForbiddenError) return 403;
   if (error instanceof ConflictError) return 409;
   return 500;
 }

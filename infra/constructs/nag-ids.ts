@@ -43,8 +43,11 @@ export function bucketArnFor(scope: IConstruct, bucket: IBucket, label: string):
   const here = Stack.of(scope);
   if (home === here) return bucket.bucketArn;
   const exportName = `${home.stackName}-${label}Arn`;
-  // exportValue is idempotent per value, so several constructs may ask for the same bucket.
-  home.exportValue(bucket.bucketArn, { name: exportName });
+  // A named export can be declared once per stack; later callers (other constructs, other
+  // pipelines) import the same name.
+  if (home.node.tryFindChild(`Export${exportName}`) === undefined) {
+    home.exportValue(bucket.bucketArn, { name: exportName });
+  }
   here.addStackDependency(home, `the ${label} bucket ARN is imported by name`);
   return Fn.importValue(exportName);
 }

@@ -98,6 +98,7 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
   'AWS::SSM::Parameter': 'Name',
   'AWS::KMS::Alias': 'AliasName',
   'AWS::CloudWatch::Alarm': 'AlarmName',
+  'AWS::SageMaker::ModelPackageGroup': 'ModelPackageGroupName',
 };
 
 /** Maximum name length per resource type, where AWS has a short one. */
@@ -652,6 +653,9 @@ export function loadAssembly(cdkOutDir: string, options: LoadAssemblyOptions = {
     schedules: reader.schedules(),
     topics: reader.simple('AWS::SNS::Topic', (stack, id) => ({ arn: resolver.ref(stack, id) })),
     eventRules: reader.eventRules(),
+    modelPackageGroups: reader.simple('AWS::SageMaker::ModelPackageGroup', (stack, id) => ({
+      arn: resolver.arn('sagemaker', `model-package-group/${resolver.physicalName(stack, id).toLowerCase()}`),
+    })),
     streamMappings: reader.streamMappings(),
     warnings: reader.warnings,
   };

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CreateModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type ApiGateway, startApiGateway } from './apigateway.ts';
 import { loadAssembly } from './assembly.ts';
@@ -167,6 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       port: options.ports?.sagemaker,
     });
     stops.push(() => sagemaker.stop());
+    await createModelPackageGroups(assembly, sagemaker.endpoint);
     // The Lambda runtime needs every endpoint, including its own and Step Functions', before any
     // function runs; the servers listen first, then the runtime learns the URLs.
     const lambdaPort = options.ports?.lambda;
@@ -306,4 +308,21 @@ async function fireTarget(
     }
   }
   return lambda.invokeOrThrow(target.arn, event);
+}
+
+/** Creates the template's model package groups (the registry) in the SageMaker emulator. */
+async function createModelPackageGroups(assembly: LocalAssembly, endpoint: string): Promise<void> {
+  if (assembly.modelPackageGroups.length === 0) return;
+  const client = new SageMakerClient({
+    endpoint,
+    region: assembly.placement.region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    for (const group of assembly.modelPackageGroups) {
+      await client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: group.name }));
+    }
+  } finally {
+    client.destroy();
+  }
 }

@@ -176,6 +176,8 @@ export interface LocalAssembly {
   readonly eventRules: readonly LocalEventRule[];
   /** DynamoDB stream → Lambda mappings. */
   readonly streamMappings: readonly LocalStreamMapping[];
+  /** SageMaker model package groups (the model registry) to create in the emulator. */
+  readonly modelPackageGroups: readonly LocalResourceRef[];
   /**
    * What the reader skipped, for example container-image functions or non-Lambda integrations.
    * @default - none

@@ -33,6 +33,8 @@ export class DataStack extends Stack {
   readonly onlineFeatures: MlopsTable;
   /** The lineage ledger. */
   readonly ledger: LedgerTable;
+  /** Transient pipeline state keyed by `runId` (approval task tokens), expired by TTL on `expiresAt`. */
+  readonly runState: MlopsTable;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -130,13 +132,20 @@ export class DataStack extends Stack {
       deletionProtection: stage.tableDeletionProtection,
     });
     this.ledger = new LedgerTable(this, 'Ledger', { encryptionKey: this.key });
-    for (const t of [this.onlineFeatures, this.ledger]) {
+    this.runState = new MlopsTable(this, 'RunState', {
+      encryptionKey: this.key,
+      partitionKey: 'runId',
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: removal,
+      deletionProtection: stage.tableDeletionProtection,
+    });
+    for (const t of [this.onlineFeatures, this.ledger, this.runState]) {
       Validations.of(t.table).acknowledge(
         ...[
           {
             id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
             reason:
-              'Point-in-time recovery (35 days) is on for every table, and ledger events are also archived to the Object Lock bucket; an AWS Backup plan would duplicate both.',
+              'Point-in-time recovery (35 days) is on for every table, and ledger events are also archived to the Object Lock bucket; an AWS Backup plan would duplicate both (run state is transient and expires by TTL).',
           },
         ],
       );

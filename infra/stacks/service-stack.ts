@@ -10,6 +10,7 @@ import type { StageConfig } from '../config/stage.ts';
 import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
+import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline.ts';
 
 export interface ServiceStackProps extends StackProps {
   /** Stage settings: log retention, removal policy, sizing. */
@@ -24,8 +25,17 @@ export interface ServiceStackProps extends StackProps {
   readonly onlineFeatures: ITableV2;
   /** Offline feature store bucket. */
   readonly offlineFeatures: IBucket;
-  /** Datasets bucket (bulk ingest drop zone, labels, snapshots). */
+  /** Datasets bucket (bulk ingest drop zone, labels, snapshots, run channels). */
   readonly datasets: IBucket;
+  /** Model artifacts bucket (training output). */
+  readonly artifacts: IBucket;
+  /** Transient pipeline state keyed by `runId` (approval task tokens). */
+  readonly runState: ITableV2;
+  /**
+   * Folder holding the training pipeline's step handlers.
+   * @default - functions/pipeline
+   */
+  readonly pipelineFunctionsDir?: string;
   /** Every use case of the deployment. */
   readonly useCases: readonly UseCase[];
 }
@@ -42,6 +52,10 @@ export class ServiceStack extends Stack {
   readonly audit: Audit;
   /** The feature store routes and bulk ingestion. */
   readonly features: FeatureStore;
+  /** One training pipeline per use case, by use-case name. */
+  readonly pipelines: Readonly<Record<string, TrainingPipeline>>;
+  /** `POST /training/runs/{runId}/approval`, shared by every pipeline. */
+  readonly trainingApprovals: TrainingApprovals;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -55,7 +69,7 @@ export class ServiceStack extends Stack {
     });
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `mlops-${stage.name}`,
-      description: `mlops ${stage.name}: features, predict, feedback and audit routes`,
+      description: `mlops ${stage.name}: features, training, predict, feedback and audit routes`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       // Execution logs need the account-level CloudWatch role.
@@ -95,6 +109,31 @@ export class ServiceStack extends Stack {
       useCases: props.useCases,
     });
 
+    const pipelines: Record<string, TrainingPipeline> = {};
+    for (const useCase of props.useCases) {
+      pipelines[useCase.name] = new TrainingPipeline(this, `Training-${useCase.name}`, {
+        useCase,
+        stage,
+        encryptionKey: props.encryptionKey,
+        ledger: props.ledger,
+        datasetsBucket: props.datasets,
+        offlineBucket: props.offlineFeatures,
+        artifactsBucket: props.artifacts,
+        runState: props.runState,
+        api: this.api,
+        functionsDir: props.pipelineFunctionsDir,
+      });
+    }
+    this.pipelines = pipelines;
+    this.trainingApprovals = new TrainingApprovals(this, 'TrainingApprovals', {
+      runState: props.runState,
+      encryptionKey: props.encryptionKey,
+      api: this.api,
+      stage,
+      pipelines: Object.values(pipelines),
+      functionsDir: props.pipelineFunctionsDir,
+    });
+
     this.audit = new Audit(this, 'Audit', {
       ledger: props.ledger,
       auditArchive: props.auditArchive,
@@ -126,7 +165,7 @@ export class ServiceStack extends Stack {
       {
         id: 'NIST.800.53.R5-APIGWSSLEnabled',
         reason:
-          'Every integration is a Lambda proxy invoked over the AWS API; there is no HTTP backend to present a client certificate to.',
+          'Every integration calls an AWS API over TLS (Lambda proxy, or Step Functions StartExecution); there is no HTTP backend to present a client certificate to.',
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

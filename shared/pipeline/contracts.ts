@@ -68,6 +68,13 @@ export const BuildDatasetOutputSchema = z.strictObject({
     candidateTransform: z.string().max(63),
     championTransform: z.string().max(63),
   }),
+  /**
+   * HyperParameters for CreateTrainingJob, as strings (seed included): the use case's, or, for a
+   * reproduce run, the original run's.
+   */
+  hyperparameters: z.record(z.string(), z.string()),
+  /** S3OutputPath for CreateTrainingJob: `s3://<artifacts>/runs/<runId>/training`. */
+  trainingOutputPath: S3UriSchema,
 });
 export type BuildDatasetOutput = z.infer<typeof BuildDatasetOutputSchema>;
 
@@ -139,6 +146,32 @@ export const ApprovalDecisionSchema = z.strictObject({
   reason: z.string().min(1).max(2000),
 });
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
+
+/** What the Record step is recording: it is invoked with `{runId, state: $, kind, step?}`. */
+export const RecordKindSchema = z.enum(['success', 'gate-failure', 'approval', 'failure']);
+export type RecordKind = z.infer<typeof RecordKindSchema>;
+
+/** Payload of the Record step. */
+export const RecordPayloadSchema = StepPayloadSchema.extend({
+  kind: RecordKindSchema,
+  /**
+   * For `failure`: the state that failed (a STEP_NAMES value).
+   * @default - inferred from `$.error` and the last step output present in the state
+   */
+  step: z.string().min(1).optional(),
+});
+export type RecordPayload = z.infer<typeof RecordPayloadSchema>;
+
+/** Payload of the Approval step (`lambda:invoke.waitForTaskToken`): the step payload plus `$$.Task.Token`. */
+export const ApprovalRequestPayloadSchema = StepPayloadSchema.extend({ token: z.string().min(1) });
+export type ApprovalRequestPayload = z.infer<typeof ApprovalRequestPayloadSchema>;
+
+/** Body of `POST /training/runs/{runId}/approval`; the approver is the caller's IAM identity. */
+export const ApprovalBodySchema = z.strictObject({
+  decision: z.enum(['approved', 'rejected']),
+  reason: z.string().trim().min(1).max(2000),
+});
+export type ApprovalBody = z.infer<typeof ApprovalBodySchema>;
 
 /** Names of the state machine's states, shared by the definition, the CLI and the tests. */
 export const STEP_NAMES = {

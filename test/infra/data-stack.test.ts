@@ -108,7 +108,7 @@ describe.each(['dev', 'prod'] as const)('data stack (%s)', (stage) => {
 
   it('gives every table PITR and KMS encryption', () => {
     const tables = templates[stage].findResources('AWS::DynamoDB::GlobalTable') as Resources;
-    expect(Object.keys(tables)).toHaveLength(2);
+    expect(Object.keys(tables)).toHaveLength(3);
     for (const t of Object.values(tables)) {
       expect(t.Properties?.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
       const replicas = t.Properties?.Replicas as Record<string, unknown>[];
@@ -159,6 +159,13 @@ describe.each(['dev', 'prod'] as const)('data stack (%s)', (stage) => {
 
   it('enables DynamoDB TTL on the online feature store', () => {
     templates[stage].hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('keeps transient run state keyed by runId, expired by TTL', () => {
+    templates[stage].hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
   });

@@ -1,0 +1,14 @@
+/** ValidateData step: the data quality gate; a failure throws DataValidationError. */
+import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
+import { STEP_ENV } from '../../shared/pipeline/env.ts';
+import { statePart } from '../../shared/pipeline/state.ts';
+import { validateDataStep } from '../../shared/pipeline/validate-data.ts';
+import { loadEnv } from '../shared/observability.ts';
+import { s3Client, stepHandler } from './step-handler.ts';
+
+const env = loadEnv(STEP_ENV.validateData);
+const s3 = s3Client();
+
+export const handler = stepHandler(StepPayloadSchema, ({ state }) =>
+  validateDataStep({ useCase: env.USE_CASE_CONFIG, s3, dataset: statePart(state, 'dataset') }),
+);

@@ -1,0 +1,81 @@
+/**
+ * The training pipeline functions' environment, as the TrainingPipeline construct sets it. Each
+ * handler picks the variables it needs, so a function is granted (and configured with) no more.
+ */
+import { z } from 'zod';
+import { UseCaseSchema } from '../config/use-case.ts';
+
+const name = z.string().min(1);
+
+/** Every variable a pipeline function may read. */
+export const PipelineEnvSchema = z.object({
+  /** JSON of the validated use case (defaults applied). */
+  USE_CASE_CONFIG: z.string().transform((text, ctx) => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `must be the use case as JSON: ${String(e)}` });
+      return z.NEVER;
+    }
+    const parsed = UseCaseSchema.safeParse(raw);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid use case: ${parsed.error.message}` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  }),
+  /** Whether a registered model waits for a human decision. */
+  STAGE_REQUIRE_APPROVAL: z.enum(['true', 'false']).transform((v) => v === 'true'),
+  LEDGER_TABLE: name,
+  /** Chain the pipeline appends to. @default 'main' */
+  LEDGER_CHAIN: name.default('main'),
+  DATASETS_BUCKET: name,
+  OFFLINE_BUCKET: name,
+  ARTIFACTS_BUCKET: name,
+  /** Pending approvals: partition key `runId`, TTL attribute `expiresAt`. */
+  RUN_STATE_TABLE: name,
+  MODEL_PACKAGE_GROUP: name,
+  /** Training and serving image (the built-in XGBoost image of the region, or a custom one). */
+  IMAGE_URI: name,
+  SAGEMAKER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'),
+  CODE_VERSION: z.string().min(1).max(200),
+  CONFIG_HASH: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256'),
+  TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:/, 'must be an SNS topic ARN'),
+});
+export type PipelineEnv = z.infer<typeof PipelineEnvSchema>;
+
+/** The variables of each pipeline function (what the construct must set, and nothing more). */
+export const STEP_ENV = {
+  buildDataset: PipelineEnvSchema.pick({
+    USE_CASE_CONFIG: true,
+    LEDGER_TABLE: true,
+    LEDGER_CHAIN: true,
+    DATASETS_BUCKET: true,
+    OFFLINE_BUCKET: true,
+    ARTIFACTS_BUCKET: true,
+    IMAGE_URI: true,
+    CODE_VERSION: true,
+    CONFIG_HASH: true,
+  }),
+  validateData: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true }),
+  findChampion: PipelineEnvSchema.pick({
+    USE_CASE_CONFIG: true,
+    MODEL_PACKAGE_GROUP: true,
+    IMAGE_URI: true,
+    SAGEMAKER_ROLE_ARN: true,
+  }),
+  evaluate: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true }),
+  register: PipelineEnvSchema.pick({
+    USE_CASE_CONFIG: true,
+    STAGE_REQUIRE_APPROVAL: true,
+    LEDGER_TABLE: true,
+    LEDGER_CHAIN: true,
+    ARTIFACTS_BUCKET: true,
+    MODEL_PACKAGE_GROUP: true,
+    IMAGE_URI: true,
+  }),
+  requestApproval: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, RUN_STATE_TABLE: true, TOPIC_ARN: true }),
+  approvalApi: PipelineEnvSchema.pick({ RUN_STATE_TABLE: true }),
+  record: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true }),
+} as const;

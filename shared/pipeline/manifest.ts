@@ -1,0 +1,66 @@
+/** Reading a dataset manifest (written by shared/features/dataset.ts) back from S3, validated. */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { formatProblems, toFieldProblems } from '../validation.ts';
+import { readObjectText } from './s3.ts';
+
+const count = z.number().int().min(0);
+
+/** The manifest facts the pipeline relies on (the file holds more, such as samples and histograms). */
+export const DatasetManifestFactsSchema = z.looseObject({
+  useCase: z.string(),
+  datasetHash: z.string().regex(/^[0-9a-f]{64}$/),
+  cutoff: z.iso.datetime(),
+  manifestKey: z.string().min(1),
+  snapshot: z.looseObject({
+    bucket: z.string().min(1),
+    key: z.string().min(1),
+    versionId: z.string().optional(),
+  }),
+  rowCount: count,
+  positiveCount: count,
+  splitCounts: z.looseObject({ train: count, validation: count, test: count }),
+  schema: z.array(z.looseObject({ name: z.string().min(1), type: z.string().min(1) })),
+  featureDefinitionsHash: z.string().regex(/^[0-9a-f]{64}$/),
+  baseline: z.record(
+    z.string(),
+    z.discriminatedUnion('kind', [
+      z.looseObject({
+        kind: z.literal('numeric'),
+        count,
+        missing: count,
+        min: z.number().nullable(),
+        max: z.number().nullable(),
+      }),
+      z.looseObject({ kind: z.literal('categorical'), count, missing: count }),
+    ]),
+  ),
+});
+export type DatasetManifestFacts = z.infer<typeof DatasetManifestFactsSchema>;
+
+/** A manifest is unreadable or not one the pipeline understands. */
+export class ManifestError extends Error {
+  override readonly name: string = 'ManifestError';
+}
+
+/** Reads and validates a dataset manifest. */
+export async function readManifest(
+  s3: S3Client,
+  uri: string,
+  versionId?: string,
+): Promise<DatasetManifestFacts> {
+  const text = await readObjectText(s3, uri, versionId);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(`dataset manifest ${uri} is not readable JSON: ${String(e)}`);
+  }
+  const parsed = DatasetManifestFactsSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    throw new ManifestError(
+      `dataset manifest ${uri} is not valid:\n${formatProblems(toFieldProblems(parsed.error), '  ')}`,
+    );
+  }
+  return parsed.data;
+}

@@ -10,7 +10,7 @@ import type { LedgerLocation } from '../ledger/append.ts';
 import type { ApprovalRecorded, TrainingCompleted, TrainingFailed } from '../ledger/events.ts';
 import { type RecordKind, STEP_ERRORS, STEP_NAMES } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { objectSha256 } from './s3.ts';
+import { archiveContentSha256 } from './s3.ts';
 import { optionalStatePart, PipelineStateError, type StatePart, statePart } from './state.ts';
 
 /** Longest reason the ledger accepts. */
@@ -126,7 +126,11 @@ async function recordSuccess(o: RecordStepOptions, time: string): Promise<Record
       `run ${o.runId} has no TrainingStarted in the ledger; BuildDataset records it`,
     );
   }
-  const artifact = { uri: trained.modelArtifacts, sha256: await objectSha256(o.s3, trained.modelArtifacts) };
+  // The content hash of the archive's files: tar metadata (timestamps) differs between identical trainings.
+  const artifact = {
+    uri: trained.modelArtifacts,
+    sha256: await archiveContentSha256(o.s3, trained.modelArtifacts),
+  };
   const event: TrainingCompleted = {
     type: 'TrainingCompleted',
     eventId: runEventId(o.runId, 'training-completed'),

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { Parser as TarParser } from 'tar';
 import type { S3ObjectVersion } from '../ledger/events.ts';
 
 /** Version ID S3 reports for an object of an unversioned bucket. */
@@ -63,11 +64,34 @@ export async function downloadToFile(
   return hash.digest('hex');
 }
 
-/** sha256 of an object's bytes, streamed (model archives can be large). */
-export async function objectSha256(s3: S3Client, uri: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of await bodyStream(s3, parseS3Uri(uri))) hash.update(chunk as Uint8Array);
-  return hash.digest('hex');
+/**
+ * sha256 of the files inside a (gzipped) tar archive: the sorted `path NUL sha256(content)` lines,
+ * so two archives of the same files hash alike whatever their timestamps, owners or order. A
+ * model.tar.gz from two identical trainings differs in tar metadata, never in this hash.
+ */
+export async function archiveContentSha256(s3: S3Client, uri: string): Promise<string> {
+  const files: { path: string; hash: Promise<string> }[] = [];
+  const parser = new TarParser({
+    onReadEntry: (entry) => {
+      if (entry.type !== 'File') {
+        entry.resume();
+        return;
+      }
+      const hash = createHash('sha256');
+      files.push({
+        path: entry.path.replace(/^\.\//, ''),
+        hash: new Promise<string>((resolve, reject) => {
+          entry.on('data', (chunk: Buffer) => hash.update(chunk));
+          entry.on('end', () => resolve(hash.digest('hex')));
+          entry.on('error', reject);
+        }),
+      });
+    },
+  });
+  const body = await bodyStream(s3, parseS3Uri(uri));
+  await pipeline(body, parser);
+  const lines = await Promise.all(files.map(async (f) => `${f.path}\0${await f.hash}\n`));
+  return createHash('sha256').update(lines.sort().join('')).digest('hex');
 }
 
 /** Uploads a local file (multipart when large) and returns the version S3 stored. */

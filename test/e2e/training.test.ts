@@ -1,0 +1,380 @@
+/**
+ * The synthesized training state machine, run end to end in the local cloud on a slice of the
+ * real flights: DynamoDB Local, s3rver, the bundled step Lambdas, the SageMaker emulator with real
+ * XGBoost. Failure paths are driven by the emulator's fault hooks and by real bad data.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateModelPackageCommand,
+  CreateTrainingJobCommand,
+  DescribeModelPackageCommand,
+  DescribeTrainingJobCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthApp } from '../../infra/cli/local.ts';
+import {
+  compareRuns,
+  executionHistory,
+  runEvents,
+  startRun,
+  stepsOf,
+  type Target,
+} from '../../infra/cli/training.ts';
+import { localS3Client } from '../../infra/local/clients.ts';
+import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import { resourceNames, seedFlights } from '../../infra/local/demo/seed.ts';
+import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
+import { signedFetch } from '../../infra/local/sigv4.ts';
+import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
+import { readText } from '../../shared/features/offline-store.ts';
+import type { LedgerEvent } from '../../shared/ledger/events.ts';
+import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
+import demo from '../../use-cases/flight-delay.ts';
+
+const useCase = UseCaseSchema.parse(demo);
+const SLICE = {
+  airports: ['ORD', 'DFW', 'ATL', 'LAX', 'PHX'],
+  from: new Date('2001-01-01T00:00:00Z'),
+  to: new Date('2001-01-04T00:00:00Z'),
+};
+
+interface Env {
+  cloud: LocalCloud;
+  target: Target;
+  sfn: SFNClient;
+}
+
+async function startEnv(stage: 'dev' | 'prod'): Promise<Env> {
+  const { outdir } = synthApp(stage, mkdtempSync(join(tmpdir(), `e2e-${stage}-`)));
+  const cloud = await startLocalCloud({ cdkOut: outdir, timeScale: 0.01, log: () => {} });
+  const target: Target = {
+    sfn: new SFNClient({
+      endpoint: cloud.endpoints.stepfunctions,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    apiUrl: `${cloud.apiEndpoint}/v1`,
+    ledgerTable: resourceNames(cloud).ledger,
+    dynamodbEndpoint: cloud.endpoints.dynamodb,
+    local: true,
+  };
+  return { cloud, target, sfn: target.sfn };
+}
+
+async function waitForEnd(env: Env, executionArn: string, timeoutMs = 240_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await env.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') return d;
+    if (Date.now() > deadline) throw new Error(`execution still RUNNING after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function run(env: Env, input: Omit<PipelineInput, 'useCase'> = { trigger: 'manual' }) {
+  const started = await startRun(env.target, { useCase: 'flight-delay', ...input });
+  const done = await waitForEnd(env, started.executionArn);
+  const events = (await runEvents(env.target, started.runId)).map((r) => r.event);
+  return { ...started, done, events };
+}
+
+const typesOf = (events: readonly LedgerEvent[]) => events.map((e) => e.type);
+const ofType = <T extends LedgerEvent['type']>(events: readonly LedgerEvent[], type: T) =>
+  events.find((e): e is Extract<LedgerEvent, { type: T }> => e.type === type);
+
+describe('training pipeline (dev: no approval)', () => {
+  let env: Env;
+  let first: Awaited<ReturnType<typeof run>>;
+
+  beforeAll(async () => {
+    env = await startEnv('dev');
+    await seedFlights(env.cloud, SLICE, 'direct');
+    first = await run(env, { trigger: 'manual', reason: 'e2e first run' });
+  });
+  afterAll(async () => {
+    env?.sfn.destroy();
+    await env?.cloud.stop();
+  });
+
+  it('runs to a registered model and records every step in the ledger, in order', () => {
+    expect(first.done.status).toBe('SUCCEEDED');
+    expect(typesOf(first.events)).toEqual([
+      'DatasetBuilt',
+      'TrainingStarted',
+      'ModelEvaluated',
+      'ModelRegistered',
+      'TrainingCompleted',
+    ]);
+  });
+
+  it('writes the reproducibility manifest', () => {
+    const started = ofType(first.events, 'TrainingStarted');
+    const built = ofType(first.events, 'DatasetBuilt');
+    expect(started?.manifest.dataset.hash).toBe(built?.datasetHash);
+    expect(started?.manifest.dataset.objects.length).toBeGreaterThan(0);
+    expect(started?.manifest.featureDefinitionsHash).toBe(featureDefinitionsHash(useCase));
+    expect(started?.manifest.configHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(started?.manifest.codeVersion).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(started?.manifest.containerImage).toMatch(
+      /dkr\.ecr\.us-east-1\.amazonaws\.com\/sagemaker-xgboost:1\.7-1$/,
+    );
+    expect(started?.manifest.seed).toBe(42);
+    expect(started?.manifest.hyperparameters).toMatchObject({
+      objective: 'binary:logistic',
+      num_round: '100',
+      seed: '42',
+    });
+    const completed = ofType(first.events, 'TrainingCompleted');
+    expect(completed?.artifact.uri).toMatch(/model\.tar\.gz$/);
+    expect(completed?.metrics.auc).toBeGreaterThan(0.6);
+  });
+
+  it('evaluates the next candidate against the champion on the same test split', async () => {
+    const second = await run(env, { trigger: 'manual', reason: 'e2e second run' });
+    expect(second.done.status).toBe('SUCCEEDED');
+    const registered = ofType(first.events, 'ModelRegistered');
+    const evaluated = ofType(second.events, 'ModelEvaluated');
+    expect(evaluated?.champion?.modelVersion).toBe(registered?.modelVersion);
+    // Same data, same split: the champion scored here equals the first run's own candidate score.
+    expect(evaluated?.champion?.metrics.auc).toBeCloseTo(
+      ofType(first.events, 'ModelEvaluated')?.metrics.auc ?? -1,
+      12,
+    );
+    expect(evaluated?.champion?.metrics.rows).toBe(evaluated?.metrics.rows);
+  });
+
+  it('reproduces a run: same dataset hash, metrics within tolerance, same artifact', async () => {
+    const replay = await run(env, {
+      trigger: 'reproduce',
+      reproduceOf: first.runId,
+      reason: 'e2e reproduce',
+    });
+    expect(replay.done.status).toBe('SUCCEEDED');
+    const report = compareRuns(
+      first.runId,
+      await runEvents(env.target, first.runId),
+      replay.runId,
+      await runEvents(env.target, replay.runId),
+    );
+    expect(report.datasetHashMatches).toBe(true);
+    expect(report.metricsWithinTolerance).toBe(true);
+    expect(report.artifactHashMatches).toBe(true);
+  });
+
+  it('records the SageMaker failure reason, notifies, and fails when the training job fails', async () => {
+    env.cloud.sagemaker.faults.inject('TrainingJobRun', {
+      error: 'AlgorithmError',
+      message: 'out of memory on ml.m5.large',
+    });
+    const failed = await run(env);
+    expect(failed.done.status).toBe('FAILED');
+    const event = ofType(failed.events, 'TrainingFailed');
+    expect(event?.step).toBe('Train');
+    expect(event?.reason).toContain('AlgorithmError: out of memory on ml.m5.large');
+    expect(typesOf(failed.events)).not.toContain('ModelRegistered');
+    const notified = env.cloud.snsMessages().filter((m) => m.message.includes(failed.runId));
+    expect(notified.length).toBeGreaterThan(0);
+  });
+
+  it('retries transient throttling of CreateTrainingJob and then succeeds', async () => {
+    env.cloud.sagemaker.faults.inject('CreateTrainingJob', { error: 'ThrottlingException', times: 2 });
+    const retried = await run(env);
+    expect(retried.done.status).toBe('SUCCEEDED');
+    const train = (await executionHistory(env.sfn, retried.executionArn)).filter(
+      (e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.resourceType === 'sagemaker',
+    );
+    expect(train).toHaveLength(2);
+  });
+
+  it('fails ValidateData with a readable reason when the data is bad (no rows before the cutoff)', async () => {
+    const bad = await run(env, { trigger: 'manual', cutoff: '2000-01-01T00:00:00.000Z' });
+    expect(bad.done.status).toBe('FAILED');
+    const event = ofType(bad.events, 'TrainingFailed');
+    expect(event?.step).toBe('ValidateData');
+    expect(event?.reason).toMatch(/rows/i);
+    expect(stepsOf(await executionHistory(env.sfn, bad.executionArn)).map((s) => s.name)).not.toContain(
+      'Train',
+    );
+  });
+
+  it('does not register a candidate worse than the champion', async () => {
+    // A champion that has seen the test split (in-sample) scores far above any honest candidate.
+    const names = resourceNames(env.cloud);
+    const s3 = localS3Client(env.cloud.endpoints.s3);
+    const sm = new SageMakerClient({
+      endpoint: env.cloud.endpoints.sagemaker,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      const dataset = (await env.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn })))
+        .output;
+      const state = JSON.parse(dataset ?? '{}') as { dataset: BuildDatasetOutput };
+      const read = async (uri: string) => {
+        const [, , bucket, ...key] = uri.split('/');
+        return readText(s3, bucket ?? '', key.join('/'));
+      };
+      const train = await read(state.dataset.channels.train);
+      const features = (await read(state.dataset.channels.testFeatures)).trim().split('\n');
+      const labels = (await read(state.dataset.channels.testLabels)).trim().split('\n');
+      const leaked = `${train.trim()}\n${features.map((f, i) => `${labels[i]},${f}`).join('\n')}\n`;
+      await s3.send(
+        new PutObjectCommand({ Bucket: names.artifacts, Key: 'leaky/train/all.csv', Body: leaked }),
+      );
+      const image = ofType(first.events, 'TrainingStarted')?.manifest.containerImage ?? '';
+      await sm.send(
+        new CreateTrainingJobCommand({
+          TrainingJobName: 'leaky-champion',
+          AlgorithmSpecification: { TrainingImage: image, TrainingInputMode: 'File' },
+          RoleArn: 'arn:aws:iam::000000000000:role/local',
+          HyperParameters: state.dataset.hyperparameters,
+          InputDataConfig: [
+            {
+              ChannelName: 'train',
+              ContentType: 'text/csv',
+              DataSource: {
+                S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${names.artifacts}/leaky/train/` },
+              },
+            },
+          ],
+          OutputDataConfig: { S3OutputPath: `s3://${names.artifacts}/leaky/output` },
+          ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
+          StoppingCondition: { MaxRuntimeInSeconds: 600 },
+        }),
+      );
+      let job = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'leaky-champion' }));
+      while (job.TrainingJobStatus === 'InProgress') {
+        await new Promise((r) => setTimeout(r, 200));
+        job = await sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'leaky-champion' }));
+      }
+      expect(job.TrainingJobStatus).toBe('Completed');
+      const group = env.cloud.assembly.modelPackageGroups[0]?.name ?? '';
+      const pkg = await sm.send(
+        new CreateModelPackageCommand({
+          ModelPackageGroupName: group,
+          ModelApprovalStatus: 'Approved',
+          InferenceSpecification: {
+            Containers: [{ Image: image, ModelDataUrl: job.ModelArtifacts?.S3ModelArtifacts }],
+            SupportedContentTypes: ['text/csv'],
+            SupportedResponseMIMETypes: ['text/csv'],
+          },
+        }),
+      );
+      const version = (
+        await sm.send(new DescribeModelPackageCommand({ ModelPackageName: pkg.ModelPackageArn }))
+      ).ModelPackageVersion;
+
+      const worse = await run(env);
+      expect(worse.done.status).toBe('SUCCEEDED');
+      expect(JSON.parse(worse.done.output ?? '{}')).toBeDefined();
+      const evaluated = ofType(worse.events, 'ModelEvaluated');
+      expect(evaluated?.champion?.modelVersion).toBe(`flight-delay:v${version}`);
+      expect(evaluated?.passed).toBe(false);
+      expect(evaluated?.gates.find((g) => g.comparison === 'maxRegression')?.passed).toBe(false);
+      expect(typesOf(worse.events)).not.toContain('ModelRegistered');
+      const steps = stepsOf(await executionHistory(env.sfn, worse.executionArn)).map((s) => s.name);
+      expect(steps).toContain('RecordGateFailure');
+      expect(steps).not.toContain('Register');
+    } finally {
+      s3.destroy();
+      sm.destroy();
+    }
+  });
+});
+
+describe('training pipeline (prod: approval required)', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv('prod');
+    await seedFlights(env.cloud, SLICE, 'direct');
+  });
+  afterAll(async () => {
+    env?.sfn.destroy();
+    await env?.cloud.stop();
+  });
+
+  it('waits at Approval until someone approves, and records who and why', async () => {
+    const started = await startRun(env.target, { useCase: 'flight-delay', trigger: 'manual' });
+    // Wait until the run is parked at Approval.
+    for (let i = 0; i < 600; i++) {
+      const steps = stepsOf(await executionHistory(env.sfn, started.executionArn));
+      if (steps.some((s) => s.name === 'Approval')) break;
+      const d = await env.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+      if (d.status !== 'RUNNING') throw new Error(`run ended ${d.status} before Approval: ${d.cause ?? ''}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(
+      (await env.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).status,
+    ).toBe('RUNNING');
+
+    const unsigned = await fetch(`${env.cloud.apiEndpoint}/v1/training/runs/${started.runId}/approval`, {
+      method: 'POST',
+      body: JSON.stringify({ decision: 'approved', reason: 'x' }),
+    });
+    expect(unsigned.status).toBe(403);
+    const res = await signedFetch(
+      `${env.cloud.apiEndpoint}/v1/training/runs/${started.runId}/approval`,
+      'POST',
+      {
+        decision: 'approved',
+        reason: 'metrics reviewed',
+      },
+    );
+    expect(res.status).toBe(200);
+    const done = await waitForEnd(env, started.executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    const events = (await runEvents(env.target, started.runId)).map((r) => r.event);
+    const approval = ofType(events, 'ApprovalRecorded');
+    expect(approval).toMatchObject({
+      decision: 'approved',
+      reason: 'metrics reviewed',
+      approver: 'arn:aws:iam::000000000000:user/local',
+    });
+    expect(typesOf(events).indexOf('ApprovalRecorded')).toBeGreaterThan(
+      typesOf(events).indexOf('ModelRegistered'),
+    );
+    const again = await signedFetch(
+      `${env.cloud.apiEndpoint}/v1/training/runs/${started.runId}/approval`,
+      'POST',
+      {
+        decision: 'rejected',
+        reason: 'too late',
+      },
+    );
+    expect(again.status).toBe(409);
+  });
+
+  it('ends without deploying when the approver rejects', async () => {
+    const started = await startRun(env.target, { useCase: 'flight-delay', trigger: 'manual' });
+    let decided: Response | undefined;
+    for (let i = 0; i < 600 && decided?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      decided = await signedFetch(
+        `${env.cloud.apiEndpoint}/v1/training/runs/${started.runId}/approval`,
+        'POST',
+        {
+          decision: 'rejected',
+          reason: 'calibration too weak',
+        },
+      );
+    }
+    expect(decided?.status).toBe(200);
+    const done = await waitForEnd(env, started.executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    const steps = stepsOf(await executionHistory(env.sfn, started.executionArn)).map((s) => s.name);
+    expect(steps).toContain('RejectedByApprover');
+    expect(steps).not.toContain('ReadyToDeploy');
+    const events = (await runEvents(env.target, started.runId)).map((r) => r.event);
+    expect(ofType(events, 'ApprovalRecorded')).toMatchObject({
+      decision: 'rejected',
+      reason: 'calibration too weak',
+    });
+  });
+});

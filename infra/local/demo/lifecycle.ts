@@ -1,100 +1,84 @@
 /**
- * The demo lifecycle `npm start` runs against the local cloud, on real flights: ingest features
- * through the bulk drop zone, read them back through the API, build a point-in-time training set,
- * and verify the audit chain. Steps whose capability is not built yet are named as such.
+ * The demo lifecycle `npm start` runs against the local cloud, on real flights: ingest a week of
+ * features through the bulk drop zone, show TTL on read through the API, run the synthesized
+ * training pipeline (dataset, validation, XGBoost training, evaluation against the champion,
+ * gate, registry), measure the model out of time on the following week, and verify the audit
+ * chain. Capabilities not built yet are named as such.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
-import { buildDataset, labelPrefix, recordDatasetBuilt } from '../../../shared/features/dataset.ts';
-import { dateOf, readText } from '../../../shared/features/offline-store.ts';
+import { dateOf } from '../../../shared/features/offline-store.ts';
 import demoUseCase from '../../../use-cases/flight-delay.ts';
+import { followExecution, runEvents, startRun, type Target } from '../../cli/training.ts';
 import { localS3Client } from '../clients.ts';
 import type { LocalCloud } from '../cloud.ts';
 import { LOCAL_CREDENTIALS } from '../engines/credentials.ts';
 import { signedFetch } from '../sigv4.ts';
-import { airportDelayRecords, type Flight, flightLabel, fromAirports, readFlights } from './flights.ts';
+import { flightLabel, fromAirports, readFlights } from './flights.ts';
+import { outOfTimeAuc } from './out-of-time.ts';
+import { type FlightSlice, resourceNames, seedFlights } from './seed.ts';
 
-/** The slice of flights-3m the demo uses: the 10 busiest origins, the first week of 2001. */
-export const DEMO_SLICE = {
-  airports: ['ORD', 'DFW', 'ATL', 'LAX', 'PHX', 'STL', 'DTW', 'MSP', 'LAS', 'DEN'],
+const AIRPORTS = ['ORD', 'DFW', 'ATL', 'LAX', 'PHX', 'STL', 'DTW', 'MSP', 'LAS', 'DEN'];
+
+/** Training data: the first week of 2001 at the 10 busiest origins. */
+export const TRAIN_SLICE: FlightSlice = {
+  airports: AIRPORTS,
   from: new Date('2001-01-01T00:00:00Z'),
   to: new Date('2001-01-08T00:00:00Z'),
-} as const;
+};
 
-/** What the demo reports, step by step. */
+/** Out-of-time check: the following week, never used for training. */
+export const LATER_SLICE: FlightSlice = {
+  airports: AIRPORTS,
+  from: new Date('2001-01-08T00:00:00Z'),
+  to: new Date('2001-01-15T00:00:00Z'),
+};
+
+/** What the demo measured. */
 export interface DemoReport {
   readonly flights: number;
   readonly featureRecords: number;
-  readonly bulk: { readonly accepted: number; readonly rejected: number };
-  readonly dataset: {
-    readonly hash: string;
-    readonly rows: number;
-    readonly positiveRate: number;
-    readonly splits: Record<string, number>;
+  readonly training: {
+    readonly runId: string;
+    readonly status: string;
+    readonly seconds: number;
+    readonly testAuc?: number;
   };
+  readonly outOfTime?: { readonly rows: number; readonly auc: number };
   readonly audit: { readonly ok: boolean; readonly events: number };
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
+const span = (s: FlightSlice) =>
+  `${dateOf(s.from.toISOString())}..${dateOf(new Date(s.to.getTime() - 1).toISOString())}`;
 
 /** Runs the demo; `say` prints one progress line. */
 export async function runDemo(cloud: LocalCloud, say: (line: string) => void): Promise<DemoReport> {
   const useCase = UseCaseSchema.parse(demoUseCase);
-  const region = cloud.assembly.placement.region;
-  const s3 = localS3Client(cloud.endpoints.s3, region);
-  const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
-  );
-  const bucket = (prefix: string) =>
-    cloud.assembly.buckets.find((b) => b.logicalId.startsWith(prefix))?.name ?? '';
-  const table = (prefix: string) =>
-    cloud.assembly.tables.find((t) => t.logicalId.startsWith(prefix))?.name ?? '';
+  const names = resourceNames(cloud);
   const api = (path: string) => `${cloud.apiEndpoint}/v1${path}`;
+  const s3 = localS3Client(cloud.endpoints.s3, cloud.assembly.placement.region);
+  const target: Target = {
+    sfn: new SFNClient({
+      endpoint: cloud.endpoints.stepfunctions,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    }),
+    apiUrl: api(''),
+    ledgerTable: names.ledger,
+    dynamodbEndpoint: cloud.endpoints.dynamodb,
+    local: true,
+  };
   try {
-    // 1. Data: flights of the slice, in time order.
+    // 1. Ingest a week of flights: features through the bulk drop zone, labels as daily files.
+    const seeded = await seedFlights(cloud, TRAIN_SLICE, 'bulk');
     say(
-      `reading flights ${dateOf(DEMO_SLICE.from.toISOString())}..${dateOf(DEMO_SLICE.to.toISOString())} at ${DEMO_SLICE.airports.length} airports from flights-3m.parquet`,
-    );
-    const airports = new Set<string>(DEMO_SLICE.airports);
-    const flights: Flight[] = await collect(
-      fromAirports(readFlights(DEMO_SLICE.from, DEMO_SLICE.to), airports),
-    );
-    async function* replay() {
-      yield* flights;
-    }
-    const features = await collect(airportDelayRecords(replay()));
-    say(
-      `${flights.length} flights; ${features.length} point-in-time airport delay-rate records (2 h window, every 15 min)`,
+      `ingest ${span(TRAIN_SLICE)}, ${TRAIN_SLICE.airports.length} airports: ${seeded.flights} flights → ${seeded.featureRecords} point-in-time delay-rate records through S3 → EventBridge → Lambda (${seeded.accepted} accepted ${JSON.stringify(seeded.outcomes)}, ${seeded.rejected} quarantined), ${seeded.flights} labels`,
     );
 
-    // 2. Ingest: one JSONL file in the bulk drop zone; S3 → EventBridge → the Bulk function.
-    const datasets = bucket('Datasets');
-    const body = `${features.map((f) => JSON.stringify(f)).join('\n')}\n`;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: datasets,
-        Key: 'ingest/airport-delays/flights-2001-w1.jsonl',
-        Body: body,
-      }),
-    );
-    await cloud.settle();
-    const summary = JSON.parse(
-      await readText(s3, datasets, 'quarantine/airport-delays/flights-2001-w1.summary.json'),
-    ) as { accepted: number; rejected: number; outcomes: Record<string, number> };
-    say(
-      `bulk ingest: ${summary.accepted} accepted (${JSON.stringify(summary.outcomes)}), ${summary.rejected} quarantined`,
-    );
-
-    // 3. Serve: a 2001 value is past its 6 h TTL today, so the API reports it missing; a fresh one is served.
+    // 2. Serving reads enforce TTL: a 2001 value is past its 6 h TTL today; a fresh one is served.
     const stale = await signedFetch(api('/features/airport-delays/ORD'), 'GET');
     say(
-      `GET /features/airport-delays/ORD → ${stale.status} ${((await stale.json()) as { message?: string }).message ?? ''}`,
+      `GET /features/airport-delays/ORD → ${stale.status} (${((await stale.json()) as { message?: string }).message ?? ''})`,
     );
     await signedFetch(api('/features/airport-delays/ORD'), 'PUT', {
       eventTime: new Date().toISOString(),
@@ -105,39 +89,61 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
       `PUT a fresh value, GET again → ${fresh.status} ${JSON.stringify(((await fresh.json()) as { values?: unknown }).values)}`,
     );
 
-    // 4. Labels and a point-in-time training set (cutoff now), recorded in the ledger.
-    const byDay = new Map<string, string[]>();
-    flights.forEach((f, i) => {
-      const label = flightLabel(f, i);
-      const day = dateOf(label.eventTime);
-      const lines = byDay.get(day) ?? [];
-      lines.push(JSON.stringify({ ...label, ingestedAt: new Date().toISOString() }));
-      byDay.set(day, lines);
+    // 3. Train: the synthesized state machine, step by step.
+    say('training pipeline (Step Functions → Lambda steps → SageMaker emulator with XGBoost):');
+    const started = performance.now();
+    const run = await startRun(target, {
+      useCase: useCase.name,
+      trigger: 'manual',
+      reason: 'npm start demo',
     });
-    for (const [day, lines] of byDay) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: datasets,
-          Key: `${labelPrefix(useCase.name)}date=${day}/flights.jsonl`,
-          Body: lines.join('\n'),
-        }),
+    const done = await followExecution(target.sfn, run.executionArn, (line) => say(`  ${line.trim()}`), 500);
+    const seconds = (performance.now() - started) / 1000;
+    const events = (await runEvents(target, run.runId)).map((r) => r.event);
+    const completed = events.find((e) => e.type === 'TrainingCompleted');
+    const evaluated = events.find((e) => e.type === 'ModelEvaluated');
+    const registered = events.find((e) => e.type === 'ModelRegistered');
+    say(
+      `run ${run.runId}: ${done.status} in ${seconds.toFixed(1)} s; ledger: ${events.map((e) => e.type).join(' → ')}`,
+    );
+    if (evaluated?.type === 'ModelEvaluated') {
+      const m = evaluated.metrics;
+      say(
+        `held-out test split (same week): AUC ${m.auc?.toFixed(4)}, log loss ${m.logLoss?.toFixed(4)}, calibration error ${m.calibrationError?.toFixed(4)} on ${m.rows} rows; gate ${evaluated.passed ? 'passed' : 'failed'}${evaluated.champion ? ` (champion ${evaluated.champion.modelVersion}: AUC ${evaluated.champion.metrics.auc?.toFixed(4)})` : ''}`,
       );
     }
-    const manifest = await buildDataset({
-      useCase,
-      s3,
-      offline: { client: s3, bucket: bucket('OfflineFeatures') },
-      datasetsBucket: datasets,
-      cutoff: new Date().toISOString(),
-    });
-    await recordDatasetBuilt({ client: doc, tableName: table('Ledger') }, manifest, 'mlops start (demo)');
-    say(
-      `training set ${manifest.datasetHash.slice(0, 12)}…: ${manifest.rowCount} rows, ${((100 * manifest.positiveCount) / Math.max(1, manifest.rowCount)).toFixed(1)}% delayed, split ${JSON.stringify(manifest.splitCounts)}; DatasetBuilt recorded in the ledger`,
-    );
+    if (registered?.type === 'ModelRegistered') say(`registered ${registered.modelVersion}`);
+
+    // 4. Out of time: the next week's flights, features from the store as of each flight.
+    let outOfTime: DemoReport['outOfTime'];
+    if (completed?.type === 'TrainingCompleted') {
+      const later = await seedFlights(cloud, LATER_SLICE, 'bulk', { labels: false });
+      const flights = [];
+      for await (const f of fromAirports(
+        readFlights(LATER_SLICE.from, LATER_SLICE.to),
+        new Set(LATER_SLICE.airports),
+      ))
+        flights.push(f);
+      const labels = flights
+        .map((f, i) => flightLabel(f, i))
+        .sort((a, b) => a.eventTime.localeCompare(b.eventTime));
+      const oot = await outOfTimeAuc({
+        s3,
+        useCase,
+        offlineBucket: names.offline,
+        modelArtifacts: completed.artifact.uri,
+        encodingUri: `s3://${names.datasets}/runs/${run.runId}/encoding.json`,
+        labels,
+      });
+      outOfTime = { rows: oot.rows, auc: oot.auc };
+      say(
+        `out of time (${span(LATER_SLICE)}, never seen in training; ${later.featureRecords} feature records ingested for it): AUC ${oot.auc.toFixed(4)} on ${oot.rows} flights, ${(100 * oot.positiveRate).toFixed(1)}% delayed`,
+      );
+    }
 
     // 5. Not built yet: say so rather than pretend.
     say(
-      'train → gate → register → approve → canary deploy → predict → drift → retrain: not built yet (the training-pipeline and serving capabilities come next)',
+      'canary deploy → predict → drift → retrain: not built yet (the serving and monitoring capabilities come next)',
     );
 
     // 6. Audit: the chain verifies, including against the Object Lock archive.
@@ -150,19 +156,21 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
       `audit verify: ${verify.ok ? 'chain intact' : 'CHAIN BROKEN'}, ${verify.eventsChecked} event(s) checked against the archive`,
     );
     return {
-      flights: flights.length,
-      featureRecords: features.length,
-      bulk: { accepted: summary.accepted, rejected: summary.rejected },
-      dataset: {
-        hash: manifest.datasetHash,
-        rows: manifest.rowCount,
-        positiveRate: manifest.positiveCount / Math.max(1, manifest.rowCount),
-        splits: manifest.splitCounts,
+      flights: seeded.flights,
+      featureRecords: seeded.featureRecords,
+      training: {
+        runId: run.runId,
+        status: done.status ?? 'UNKNOWN',
+        seconds,
+        ...(evaluated?.type === 'ModelEvaluated' && evaluated.metrics.auc !== undefined
+          ? { testAuc: evaluated.metrics.auc }
+          : {}),
       },
+      ...(outOfTime ? { outOfTime } : {}),
       audit: { ok: verify.ok, events: verify.eventsChecked },
     };
   } finally {
     s3.destroy();
-    doc.destroy();
+    target.sfn.destroy();
   }
 }

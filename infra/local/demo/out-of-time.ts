@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../../../shared/config/use-case.ts';
-import { buildDataset, type SnapshotRow } from '../../../shared/features/dataset.ts';
-import { readText } from '../../../shared/features/offline-store.ts';
+import { addDays, dateOf, readOffline, readText } from '../../../shared/features/offline-store.ts';
+import {
+  type LabelEvent,
+  pointInTimeJoin,
+  type TrainingRow,
+} from '../../../shared/features/point-in-time.ts';
 import { predict } from '../../../shared/models/xgboost-scorer.ts';
 import { type Encoding, featureEncoder } from '../../../shared/pipeline/encoding.ts';
 import { auc } from '../../../shared/pipeline/metrics.ts';
@@ -25,30 +29,41 @@ export interface OutOfTimeResult {
   readonly auc: number;
 }
 
-/** Scores the model at `modelArtifacts` (model.tar.gz) on the labels of [from, to], encoded with `encodingUri`. */
+/**
+ * Scores the model at `modelArtifacts` (model.tar.gz) on `labels` (flights of a later period, in
+ * event-time order), joining each with the feature values the store held at its time, encoded
+ * with the run's `encodingUri`. The labels never enter the store, so no later training sees them.
+ */
 export async function outOfTimeAuc(options: {
   readonly s3: S3Client;
   readonly useCase: UseCase;
-  readonly datasetsBucket: string;
   readonly offlineBucket: string;
   readonly modelArtifacts: string;
   readonly encodingUri: string;
-  readonly from: string;
-  readonly to: string;
+  readonly labels: readonly LabelEvent[];
 }): Promise<OutOfTimeResult> {
-  const { s3 } = options;
-  const manifest = await buildDataset({
-    useCase: options.useCase,
-    s3,
-    offline: { client: s3, bucket: options.offlineBucket },
-    datasetsBucket: options.datasetsBucket,
-    cutoff: new Date().toISOString(),
-    labelDates: { from: options.from, to: options.to },
-  });
-  const rows = (await readText(s3, manifest.snapshot.bucket, manifest.snapshot.key))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as SnapshotRow);
+  const { s3, useCase } = options;
+  const first = options.labels[0]?.eventTime;
+  const last = options.labels[options.labels.length - 1]?.eventTime;
+  if (!first || !last) throw new Error('out-of-time evaluation needs at least one label');
+  const maxTtlDays = Math.ceil(Math.max(...useCase.featureGroups.map((g) => g.ttlSeconds)) / 86_400);
+  async function* labels() {
+    yield* options.labels;
+  }
+  const groups = useCase.featureGroups.map((g) => ({
+    group: g.name,
+    entity: g.entity,
+    ttlSeconds: g.ttlSeconds,
+    featureNames: g.features.map((f) => f.name),
+    records: readOffline(
+      { client: s3, bucket: options.offlineBucket },
+      g.name,
+      addDays(dateOf(first), -maxTtlDays),
+      dateOf(last),
+    ),
+  }));
+  const rows: TrainingRow[] = [];
+  for await (const row of pointInTimeJoin(labels(), groups)) rows.push(row);
   const encodingLocation = parseS3Uri(options.encodingUri);
   const encoding = JSON.parse(await readText(s3, encodingLocation.bucket, encodingLocation.key)) as Encoding;
   const encode = featureEncoder(encoding);
@@ -62,13 +77,13 @@ export async function outOfTimeAuc(options: {
         .map((f) => (f === '' ? null : Number(f))),
     );
     const scores = predict(model, matrix);
-    const labels = rows.map((r) => r.label);
+    const ys = rows.map((r) => r.label);
     return {
-      from: options.from,
-      to: options.to,
+      from: first,
+      to: last,
       rows: rows.length,
-      positiveRate: labels.reduce<number>((n, y) => n + y, 0) / Math.max(1, rows.length),
-      auc: auc(labels, scores),
+      positiveRate: ys.reduce<number>((n, y) => n + y, 0) / Math.max(1, rows.length),
+      auc: auc(ys, scores),
     };
   } finally {
     await rm(work, { recursive: true, force: true });

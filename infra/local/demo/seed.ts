@@ -60,8 +60,9 @@ export async function seedFlights(
   cloud: LocalCloud,
   slice: FlightSlice,
   via: 'bulk' | 'direct',
-  labelIngestedAt: string = new Date().toISOString(),
+  options: { readonly labels?: boolean; readonly labelIngestedAt?: string } = {},
 ): Promise<SeedReport> {
+  const labelIngestedAt = options.labelIngestedAt ?? new Date().toISOString();
   const useCase = UseCaseSchema.parse(demoUseCase);
   const names = resourceNames(cloud);
   const s3 = localS3Client(cloud.endpoints.s3, cloud.assembly.placement.region);
@@ -101,6 +102,8 @@ export async function seedFlights(
       for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       summary = { accepted: accepted.length, rejected: rejected.length, outcomes };
     }
+    if (options.labels === false)
+      return { flights: flights.length, featureRecords: features.length, ...summary };
     const byDay = new Map<string, string[]>();
     flights.forEach((f, i) => {
       const label = flightLabel(f, i);

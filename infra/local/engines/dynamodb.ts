@@ -168,7 +168,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
     endpoint,
     port,
     limitations: [
-      'TTL deletes are not performed by DynamoDB Local; expired items stay until read-time filtering hides them.',
+      'TTL deletion runs in the background with its own delay; reads hide expired values before that.',
     ],
     async stop() {
       process.removeListener('exit', killOnExit);

@@ -3,7 +3,8 @@
  * real flights: DynamoDB Local, s3rver, the bundled step Lambdas, the SageMaker emulator with real
  * XGBoost. Failure paths are driven by the emulator's fault hooks and by real bad data.
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -29,11 +30,20 @@ import { localS3Client } from '../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { resourceNames, seedFlights } from '../../infra/local/demo/seed.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
+import {
+  DEFAULT_XGBOOST_PYTHON,
+  detectNativeXgboost,
+  loadXgboostModelDir,
+  NATIVE_XGBOOST_SCRIPT,
+  XGBOOST_MODEL_FILE,
+} from '../../infra/local/sagemaker/algorithms/xgboost.ts';
+import { getObject, parseS3Uri, unpackInto } from '../../infra/local/sagemaker/s3-io.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import { readText } from '../../shared/features/offline-store.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
+import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
 import demo from '../../use-cases/flight-delay.ts';
 
@@ -165,6 +175,51 @@ describe('training pipeline (dev: no approval)', () => {
     expect(report.datasetHashMatches).toBe(true);
     expect(report.metricsWithinTolerance).toBe(true);
     expect(report.artifactHashMatches).toBe(true);
+  });
+
+  it("scores the run's test split with the TypeScript scorer exactly as XGBoost itself does", async () => {
+    const native = await detectNativeXgboost();
+    if (!native) {
+      if (process.env.CI) throw new Error('CI must have native XGBoost: apt-get install python3-xgboost');
+      console.warn('skipped: /usr/bin/python3 cannot import xgboost');
+      return;
+    }
+    const s3 = localS3Client(env.cloud.endpoints.s3);
+    const work = mkdtempSync(join(tmpdir(), 'parity-'));
+    try {
+      const output = (await env.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn })))
+        .output;
+      const state = JSON.parse(output ?? '{}') as {
+        dataset: BuildDatasetOutput;
+        trained: { modelArtifacts: string };
+      };
+      await unpackInto(await getObject(s3, state.trained.modelArtifacts), work);
+      const loc = parseS3Uri(state.dataset.channels.testFeatures);
+      const csv = await readText(s3, loc.bucket, loc.key);
+      writeFileSync(join(work, 'features.csv'), csv);
+      const rows = csv
+        .trim()
+        .split('\n')
+        .map((line) => line.split(',').map((f) => (f === '' ? null : Number(f))));
+      const ours = predict(await loadXgboostModelDir(work), rows);
+      execFileSync(DEFAULT_XGBOOST_PYTHON, [
+        NATIVE_XGBOOST_SCRIPT,
+        'predict',
+        '--model',
+        join(work, XGBOOST_MODEL_FILE),
+        '--data',
+        join(work, 'features.csv'),
+        '--out',
+        join(work, 'native.txt'),
+      ]);
+      const theirs = readFileSync(join(work, 'native.txt'), 'utf8').trim().split('\n').map(Number);
+      expect(theirs).toHaveLength(rows.length);
+      const maxDiff = Math.max(...ours.map((p, i) => Math.abs(p - (theirs[i] ?? Number.NaN))));
+      expect(maxDiff).toBeLessThan(1e-6);
+    } finally {
+      s3.destroy();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('records the SageMaker failure reason, notifies, and fails when the training job fails', async () => {

@@ -2,6 +2,8 @@
  * The `mlops` command. `npm start` runs `mlops start`; `npm run mlops -- <command>` runs any other.
  */
 import { Command } from 'commander';
+import { buildOpenApiDocument } from '../api/openapi.ts';
+import { loadUseCases } from '../config/use-cases.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerLocalCommands } from './local.ts';
 import { registerStartCommand } from './start.ts';
@@ -34,6 +36,13 @@ program
     console.log(
       `\nCompliance: ${summary.findings} unacknowledged finding(s) (cdk-nag + CloudFormation validation).`,
     );
+  });
+
+program
+  .command('openapi')
+  .description('Print the OpenAPI document of the API, generated from the same zod schemas as the handlers')
+  .action(async () => {
+    console.log(JSON.stringify(buildOpenApiDocument(await loadUseCases()), null, 2));
   });
 
 registerStartCommand(program);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -25,7 +25,9 @@ import { type DeployStepsFactory, TrainingDefinition } from '../../pipelines/tra
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { canonicalJson, contentHash } from '../../shared/features/records.ts';
 import { xgboostImageUri } from '../../shared/models/xgboost-image.ts';
+import { StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
+import { apiGatewayModelSchema } from '../api/json-schema.ts';
 import type { StageConfig } from '../config/stage.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import type { LedgerTable } from './mlops-table.ts';
@@ -68,21 +70,8 @@ export function useCaseConfigHash(useCase: UseCase): string {
 }
 
 /** Start-run body the route accepts (strict, like the contract's PipelineInput minus useCase/trigger). */
-const START_RUN_BODY_SCHEMA: apigw.JsonSchema = {
-  schema: apigw.JsonSchemaVersion.DRAFT4,
-  title: 'StartTrainingRun',
-  type: apigw.JsonSchemaType.OBJECT,
-  additionalProperties: false,
-  properties: {
-    reason: { type: apigw.JsonSchemaType.STRING, maxLength: 2000 },
-    cutoff: {
-      type: apigw.JsonSchemaType.STRING,
-      // ISO-8601 UTC, as PipelineInputSchema's z.iso.datetime() accepts it.
-      pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?Z$',
-    },
-    reproduceOf: { type: apigw.JsonSchemaType.STRING, minLength: 1, maxLength: 80 },
-  },
-};
+/** API Gateway's model of the start-run body, from the same zod schema as the pipeline input. */
+const START_RUN_BODY_SCHEMA = apiGatewayModelSchema(StartRunBodySchema, 'StartTrainingRun');
 
 /**
  * The StartExecution request built from a validated body. The execution name (the run ID) is the

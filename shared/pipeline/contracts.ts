@@ -33,6 +33,10 @@ export const PipelineInputSchema = z.strictObject({
 });
 export type PipelineInput = z.infer<typeof PipelineInputSchema>;
 
+/** Body of `POST /training/{useCase}/runs`: the execution input without what the route decides. */
+export const StartRunBodySchema = PipelineInputSchema.pick({ reason: true, cutoff: true, reproduceOf: true });
+export type StartRunBody = z.infer<typeof StartRunBodySchema>;
+
 /** An S3 location as `s3://bucket/key-or-prefix`. */
 export const S3UriSchema = z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'must be an s3://bucket/key URI');
 

@@ -44,9 +44,9 @@ async function raw(method: string, path: string, text: string) {
 async function storesSnapshot() {
   // DynamoDB Local's TTL removes expired items in the background, as AWS does: leave them out.
   const now = Date.now() / 1000;
-  const items = ((await doc.send(new ScanCommand({ TableName: tableOf('OnlineFeatures') }))).Items ?? []).filter(
-    (i) => typeof i.expiresAt !== 'number' || i.expiresAt > now,
-  );
+  const items = (
+    (await doc.send(new ScanCommand({ TableName: tableOf('OnlineFeatures') }))).Items ?? []
+  ).filter((i) => typeof i.expiresAt !== 'number' || i.expiresAt > now);
   const objects = await s3.send(new ListObjectsV2Command({ Bucket: bucketOf('OfflineFeatures') }));
   return { items, keys: (objects.Contents ?? []).map((o) => o.Key).sort() };
 }

@@ -1,0 +1,186 @@
+/**
+ * The OpenAPI 3.0 document of the product's API, generated from the zod schemas the handlers
+ * parse with (and the route tables the constructs build from), so the document cannot drift from
+ * what is deployed. `npm run mlops -- openapi` prints it.
+ */
+import { z } from 'zod';
+import type { UseCase } from '../../shared/config/use-case.ts';
+import { FEATURE_ROUTES } from '../../shared/features/api.ts';
+import {
+  MAX_BATCH_RECORDS,
+  recordInputSchema,
+  singleRecordBodySchema,
+} from '../../shared/features/records.ts';
+import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
+import { ApprovalBodySchema, StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
+import { openApiSchema } from './json-schema.ts';
+
+/** The body of every 4xx/5xx answer (see functions/shared/http.ts). */
+export const ErrorBodySchema = z.object({
+  message: z.string(),
+  problems: z
+    .array(z.object({ field: z.string(), problem: z.string(), got: z.string().optional() }))
+    .optional()
+    .describe('one entry per bad field (400)'),
+  requestId: z.string().optional(),
+});
+
+const errors = {
+  '400': { description: 'invalid input; `problems` names each field', content: json(ErrorBodySchema) },
+  '403': {
+    description: 'missing or invalid SigV4 signature (or no IAM identity)',
+    content: json(ErrorBodySchema),
+  },
+  '404': { description: 'unknown resource; the message names the field', content: json(ErrorBodySchema) },
+  '500': {
+    description: 'internal error; the body carries only the request ID',
+    content: json(ErrorBodySchema),
+  },
+};
+
+function json(schema: z.ZodType) {
+  return { 'application/json': { schema: openApiSchema(schema) } };
+}
+
+function pathParameters(path: string) {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+}
+
+/** One body schema per feature group, each titled with its group (the `group` path parameter picks it). */
+function perGroup(
+  useCases: readonly UseCase[],
+  schemaOf: (g: UseCase['featureGroups'][number]) => z.ZodType,
+) {
+  const groups = useCases.flatMap((uc) => uc.featureGroups);
+  return { oneOf: groups.map((g) => ({ title: g.name, ...openApiSchema(schemaOf(g)) })) };
+}
+
+/** The document for a set of use cases. */
+export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<string, unknown> {
+  const groupNames = useCases.flatMap((uc) => uc.featureGroups.map((g) => g.name));
+  const groupParameter = {
+    name: 'group',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', enum: groupNames },
+  };
+  const paths: Record<string, Record<string, unknown>> = {};
+  const add = (path: string, method: string, operation: Record<string, unknown>) => {
+    paths[path] = { ...paths[path], [method.toLowerCase()]: { security: [{ sigv4: [] }], ...operation } };
+  };
+
+  add(FEATURE_ROUTES.put.path, FEATURE_ROUTES.put.method, {
+    summary: 'Ingest one feature record; an older eventTime never overwrites a newer value',
+    parameters: [
+      groupParameter,
+      ...pathParameters(FEATURE_ROUTES.put.path).filter((p) => p.name !== 'group'),
+    ],
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: perGroup(useCases, (g) => singleRecordBodySchema(g)) } },
+    },
+    responses: {
+      '200': { description: '`{group, entityId, eventTime, recordId, outcome: updated|stale|duplicate}`' },
+      ...errors,
+    },
+  });
+  add(FEATURE_ROUTES.get.path, FEATURE_ROUTES.get.method, {
+    summary: 'Read the latest value of an entity; 404 when absent or past the group TTL',
+    parameters: [
+      groupParameter,
+      ...pathParameters(FEATURE_ROUTES.get.path).filter((p) => p.name !== 'group'),
+    ],
+    responses: { '200': { description: '`{group, entityId, eventTime, values}`' }, ...errors },
+  });
+  add(FEATURE_ROUTES.batch.path, FEATURE_ROUTES.batch.method, {
+    summary: `Ingest up to ${MAX_BATCH_RECORDS} records; valid ones are accepted, every rejection is listed`,
+    parameters: [groupParameter],
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['records'],
+            properties: {
+              records: {
+                type: 'array',
+                minItems: 1,
+                maxItems: MAX_BATCH_RECORDS,
+                items: perGroup(useCases, (g) => recordInputSchema(g)),
+              },
+            },
+          },
+        },
+      },
+    },
+    responses: { '200': { description: '`{accepted, rejected: [{index, problems}], results}`' }, ...errors },
+  });
+
+  for (const route of Object.values(AUDIT_ROUTES)) {
+    add(route.path, 'GET', {
+      summary: `Audit: ${route.path.slice('/audit/'.length)}`,
+      parameters: route.query.map((q) => ({
+        name: q.replace('?', ''),
+        in: 'query',
+        required: !q.endsWith('?'),
+        schema: { type: 'string' },
+      })),
+      responses: { '200': { description: 'the query result (see README "For auditors")' }, ...errors },
+    });
+  }
+
+  for (const uc of useCases) {
+    add(`/training/${uc.name}/runs`, 'POST', {
+      summary: `Start a training run of ${uc.name}`,
+      requestBody: { required: false, content: json(StartRunBodySchema) },
+      responses: {
+        '202': { description: '`{runId, executionArn}`' },
+        '409': { description: 'a run with this ID exists' },
+        ...errors,
+      },
+    });
+  }
+  add('/training/runs/{runId}/approval', 'POST', {
+    summary: 'Approve or reject a run waiting for approval; the approver is the caller',
+    parameters: pathParameters('/training/runs/{runId}/approval'),
+    requestBody: { required: true, content: json(ApprovalBodySchema) },
+    responses: {
+      '200': { description: 'the decision, as sent to the pipeline' },
+      '409': { description: 'already decided', content: json(ErrorBodySchema) },
+      ...errors,
+    },
+  });
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'serverless-mlops API',
+      version: '1',
+      description: 'Every route needs an AWS SigV4 signature (service execute-api). Stage: v1.',
+    },
+    servers: [
+      {
+        url: 'https://{apiId}.execute-api.{region}.amazonaws.com/v1',
+        variables: { apiId: { default: 'api-id' }, region: { default: 'us-east-1' } },
+      },
+    ],
+    components: {
+      securitySchemes: {
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+      },
+    },
+    paths,
+  };
+}

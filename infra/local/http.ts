@@ -42,3 +42,17 @@ export async function listenLocal(server: Server, port = 0): Promise<LocalListen
       }),
   };
 }
+
+/** An error an emulator returns to API callers in AWS's JSON shape (`__type`, `message`). */
+export class AwsApiError extends Error {
+  override readonly name: string = 'AwsApiError';
+
+  constructor(
+    /** AWS error code, for example `ValidationException` or `ExecutionDoesNotExist`. */
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+  }
+}

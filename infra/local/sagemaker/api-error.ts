@@ -1,15 +1,8 @@
-/** An error the SageMaker emulator returns in AWS's shape (`__type` and message). */
-export class SageMakerApiError extends Error {
-  override readonly name: string = 'SageMakerApiError';
+import { AwsApiError } from '../http.ts';
 
-  constructor(
-    /** AWS error code, for example `ValidationException` or `ResourceNotFound`. */
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
+/** An error the SageMaker emulator returns in AWS's shape (`__type` and message). */
+export class SageMakerApiError extends AwsApiError {
+  override readonly name: string = 'SageMakerApiError';
 }
 
 /** A ValidationException, the error SageMaker returns for most bad or unknown names. */

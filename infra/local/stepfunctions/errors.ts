@@ -1,17 +1,9 @@
 /** Errors of the local Step Functions service: API errors for callers, task errors for Retry/Catch. */
+import { AwsApiError } from '../http.ts';
 
 /** An error returned to API callers in AWS's shape (`__type`, `message`). */
-export class SfnApiError extends Error {
+export class SfnApiError extends AwsApiError {
   override readonly name: string = 'SfnApiError';
-
-  constructor(
-    /** AWS error code, for example `ExecutionDoesNotExist`. */
-    readonly code: string,
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * carry the error names AWS gives them, so Retry and Catch match as they would in the cloud.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalPlacement } from '../model.ts';
 import { type AwsCallResult, AwsServiceError, callAwsJson, callAwsQuery } from './aws-call.ts';
 import { isObject, type Json, type JsonObject } from './definition.ts';
@@ -138,21 +139,6 @@ export function parseResource(arn: string): ParsedResource {
     action,
     pattern,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function pascal(action: string): string {
@@ -351,7 +337,7 @@ async function sageMaker(deps: IntegrationDeps, r: ParsedResource, attempt: Task
   attempt.signal.addEventListener('abort', stopOnAbort, { once: true });
   try {
     for (;;) {
-      await sleep(deps.syncPollIntervalMs, attempt.signal);
+      await sleep(deps.syncPollIntervalMs, undefined, { signal: attempt.signal });
       const described = millisTimestamps(
         asJson((await sageMakerCall(deps, job.describe, { [job.nameField]: name }, false)).body),
       );

@@ -4,6 +4,7 @@
  */
 import './polyfill.ts';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ExecutionError,
   ExecutionTimeoutError,
@@ -84,21 +85,6 @@ export interface StepFunctionsServiceOptions {
   readonly retryIntervalScale: number;
   /** How often `.sync` tasks poll their job. */
   readonly syncPollIntervalMs: number;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function replaceToken(value: Json, token: string): Json {
@@ -521,7 +507,7 @@ export class StepFunctionsService {
       until = time;
     }
     const ms = Math.max(0, until - Date.now()) * this.options.retryIntervalScale;
-    await sleep(ms, exec.abort.signal);
+    await sleep(ms, undefined, { signal: exec.abort.signal });
     return input;
   }
 }

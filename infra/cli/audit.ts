@@ -3,7 +3,7 @@
  * directly with read-only calls, so the auditor role is enough; SDK clients honour
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3, so the same commands work on the local cloud.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +19,8 @@ import {
   servedAt,
 } from '../../shared/ledger/queries.ts';
 import { verifyLedger } from '../../shared/ledger/verify.ts';
+import { localDocumentClient } from '../local/clients.ts';
+import { readState, STATE_FILE } from './local.ts';
 
 interface CommonOptions {
   readonly table?: string;
@@ -26,11 +28,18 @@ interface CommonOptions {
   readonly json?: boolean;
 }
 
-/** Resolves the ledger from `--table` or MLOPS_LEDGER_TABLE. */
+/** Resolves the ledger from `--table`, MLOPS_LEDGER_TABLE, or else the running local cloud. */
 function ledgerFrom(opts: CommonOptions): LedgerLocation {
   const tableName = opts.table ?? process.env.MLOPS_LEDGER_TABLE;
-  if (!tableName) throw new Error('no ledger table: pass --table <name> or set MLOPS_LEDGER_TABLE');
-  return { client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName, chain: opts.chain };
+  if (tableName)
+    return { client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName, chain: opts.chain };
+  if (existsSync(STATE_FILE)) {
+    const state = readState();
+    const ledger = state.tables.find((t) => t.includes('Ledger'));
+    if (ledger)
+      return { client: localDocumentClient(state.endpoints.dynamodb), tableName: ledger, chain: opts.chain };
+  }
+  throw new Error('no ledger table: pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud');
 }
 
 function print(opts: CommonOptions, value: unknown, human: () => string): void {

@@ -14,8 +14,8 @@ import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 
 /** Project root (where cdk.json lives). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
-/** Where a running `mlops local up` describes itself. */
-export const STATE_FILE = join(PROJECT_ROOT, '.local', 'cloud.json');
+/** Where a running `mlops local up` describes itself (MLOPS_LOCAL_STATE overrides it, for tests). */
+export const STATE_FILE = process.env.MLOPS_LOCAL_STATE ?? join(PROJECT_ROOT, '.local', 'cloud.json');
 /** Default folder for persisted DynamoDB and S3 data. */
 export const DATA_DIR = join(PROJECT_ROOT, '.local', 'data');
 

@@ -88,11 +88,12 @@ describe('mlops audit (CLI)', () => {
       {
         cwd: root,
         encoding: 'utf8',
-        env: { ...process.env, ...env, MLOPS_LEDGER_TABLE: '' },
+        // No table, and no running local cloud to fall back on.
+        env: { ...process.env, ...env, MLOPS_LEDGER_TABLE: '', MLOPS_LOCAL_STATE: '/nonexistent/cloud.json' },
       },
     );
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toContain('pass --table <name> or set MLOPS_LEDGER_TABLE');
+    expect(run.stderr).toContain('pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud');
   });
 });
 

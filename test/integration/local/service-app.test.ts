@@ -2,6 +2,7 @@
  * The product's own app (not a fixture) in the local cloud: the feature store and audit routes,
  * bulk ingestion through S3 → EventBridge, and the ledger archiver fed by the DynamoDB stream.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { MAX_BATCH_RECORDS } from '../../../shared/features/records.ts';
 import { appendEvent } from '../../../shared/ledger/append.ts';
 
 let cloud: LocalCloud;
+const stateFile = join(mkdtempSync(join(tmpdir(), 'mlops-state-')), 'cloud.json');
 let doc: DynamoDBDocumentClient;
 let s3: S3Client;
 
@@ -53,7 +55,7 @@ async function storesSnapshot() {
 
 beforeAll(async () => {
   const { outdir } = synthApp('dev', mkdtempSync(join(tmpdir(), 'mlops-app-')));
-  cloud = await startLocalCloud({ cdkOut: outdir, log: () => {} });
+  cloud = await startLocalCloud({ cdkOut: outdir, log: () => {}, stateFile });
   const region = cloud.assembly.placement.region;
   doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
@@ -263,5 +265,17 @@ describe('ledger archive and audit routes', () => {
     const verify = await call('GET', '/audit/verify?archive=true');
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ ok: true });
+    // The CLI finds the running local cloud's ledger by itself.
+    const cli = spawnSync(
+      join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'),
+      ['infra/cli/main.ts', 'audit', 'verify', '--json'],
+      {
+        cwd: join(import.meta.dirname, '..', '..', '..'),
+        encoding: 'utf8',
+        env: { ...process.env, MLOPS_LOCAL_STATE: stateFile, MLOPS_LEDGER_TABLE: '' },
+      },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, eventsChecked: 1 });
   });
 });

@@ -96,6 +96,14 @@ export class FeatureStore extends Construct {
     const datasetsArn = bucketArnFor(this, props.datasetsBucket, 'Datasets');
     for (const fn of [this.api.fn, this.bulk.fn]) {
       props.onlineTable.grant(fn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem');
+      // Without ListBucket, HeadObject answers 403 instead of 404 for a key not written yet.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'TellAbsentFromForbidden',
+          actions: ['s3:ListBucket'],
+          resources: [bucketArnFor(this, props.offlineBucket, 'OfflineFeatures')],
+        }),
+      );
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'AppendAndCheckHistory',

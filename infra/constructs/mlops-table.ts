@@ -96,6 +96,13 @@ export const LEDGER_MUTATING_ACTIONS = [
   'dynamodb:PartiQLDelete',
   'dynamodb:UpdateTimeToLive',
   'dynamodb:DeleteTable',
+  // Table-level ways around the archive: turning the stream or PITR off, deleting backups,
+  // or granting someone else access through a resource policy.
+  'dynamodb:UpdateTable',
+  'dynamodb:UpdateContinuousBackups',
+  'dynamodb:DeleteBackup',
+  'dynamodb:PutResourcePolicy',
+  'dynamodb:DeleteResourcePolicy',
 ] as const;
 
 /** Read actions an auditor needs on the ledger and its indexes. */

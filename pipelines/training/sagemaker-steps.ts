@@ -14,10 +14,14 @@ import type { UseCase } from '../../shared/config/use-case.ts';
 import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
 import type { FailurePath } from './failure.ts';
 
-/** SageMaker errors worth retrying: throttling and capacity limits reported by the API call. */
+/**
+ * SageMaker errors worth retrying: throttling and capacity limits reported by the API call.
+ * Step Functions names most SageMaker API errors `SageMaker.AmazonSageMakerException` (it also
+ * covers a ValidationException, which retries in vain but does no harm within the backoff cap).
+ */
 export const SAGEMAKER_RETRY_ERRORS = [
   'SageMaker.AmazonSageMakerException',
-  'ThrottlingException',
+  'SageMaker.ResourceLimitExceededException',
   'SageMaker.ThrottlingException',
 ] as const;
 

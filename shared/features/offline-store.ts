@@ -65,14 +65,23 @@ export async function appendOffline(
       continue;
     }
     const body = `${list.map((r) => JSON.stringify({ ...r, ingestedAt } satisfies StoredFeatureRecord)).join('\n')}\n`;
-    await store.client.send(
-      new PutObjectCommand({
-        Bucket: store.bucket,
-        Key: key,
-        Body: body,
-        ContentType: 'application/x-ndjson',
-      }),
-    );
+    try {
+      await store.client.send(
+        new PutObjectCommand({
+          Bucket: store.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/x-ndjson',
+          // Two identical requests racing past the HEAD check: only the first write lands.
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (e) {
+      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) throw e;
+      existing.push(key);
+      for (const id of ids) replayed.add(id);
+      continue;
+    }
     written.push(key);
   }
   return { written, existing, replayed };
@@ -83,7 +92,7 @@ async function exists(store: OfflineStoreOptions, key: string): Promise<boolean>
     await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
     return true;
   } catch (e) {
-    if (e instanceof NotFound || (e as { name?: string }).name === 'NotFound') return false;
+    if (e instanceof NotFound) return false;
     throw e;
   }
 }

@@ -5,7 +5,13 @@
  * token is used, so two concurrent decisions cannot both reach the pipeline.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  InvalidToken,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -53,7 +59,6 @@ export class ApproverUnknownError extends ForbiddenError {
 }
 
 /** Step Functions errors meaning the token can no longer be used. */
-const DEAD_TOKEN_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
 /** What the Approval step needs. */
 export interface RequestApprovalOptions {
@@ -218,8 +223,9 @@ export async function decideApproval(o: DecideApprovalOptions): Promise<Approval
       new SendTaskSuccessCommand({ taskToken: pending.token, output: JSON.stringify(decision) }),
     );
   } catch (e) {
-    const name = e instanceof Error ? e.name : '';
-    if (DEAD_TOKEN_ERRORS.has(name)) {
+    // The token is dead: the wait timed out, or the token is unknown or malformed.
+    if (e instanceof TaskTimedOut || e instanceof InvalidToken || e instanceof TaskDoesNotExist) {
+      const name = e.name;
       await putConditionally(o.store, { ...claimed, status: 'lapsed' }, { status: 'decided', decidedAt });
       throw new ApprovalAlreadyDecidedError(
         `run ${o.runId} is no longer waiting for approval (Step Functions: ${name}); start a new run`,

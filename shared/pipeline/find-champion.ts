@@ -7,6 +7,7 @@ import {
   DescribeModelCommand,
   DescribeModelPackageCommand,
   ListModelPackagesCommand,
+  ResourceNotFound,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { type FindChampionOutput, S3UriSchema } from './contracts.ts';
@@ -24,10 +25,10 @@ export class ChampionPackageError extends Error {
 
 /** Whether SageMaker said the group does not exist (ValidationException on AWS and locally). */
 function isMissingGroup(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
+  if (e instanceof ResourceNotFound) return true;
+  // SageMaker's ValidationException has no class of its own in the SDK: name and message it is.
   return (
-    e.name === 'ResourceNotFound' ||
-    (e.name === 'ValidationException' && /does not exist|not found/i.test(e.message))
+    e instanceof Error && e.name === 'ValidationException' && /does not exist|not found/i.test(e.message)
   );
 }
 

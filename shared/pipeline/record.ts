@@ -203,8 +203,9 @@ async function recordFailure(o: RecordStepOptions, time: string): Promise<Record
   };
   const { outcome } = await appendOnce(o.ledger, event);
   const registered = optionalStatePart(o.state, 'registered');
-  // A package that was waiting for a decision must never be approved later for a failed run.
-  if (registered?.approvalStatus === 'PendingManualApproval' && !optionalStatePart(o.state, 'approval')) {
+  // A failed run's package must never serve or become the champion, whether it was approved
+  // at registration (no approval stage), by a human, or is still waiting for a decision.
+  if (registered) {
     await o.sagemaker.send(
       new UpdateModelPackageCommand({
         ModelPackageArn: registered.modelPackageArn,

@@ -212,7 +212,7 @@ describe('the training state machine', () => {
       expect.objectContaining({
         ErrorEquals: [
           'SageMaker.AmazonSageMakerException',
-          'ThrottlingException',
+          'SageMaker.ResourceLimitExceededException',
           'SageMaker.ThrottlingException',
         ],
         BackoffRate: 2,

@@ -3,7 +3,7 @@
  * fire schedules by hand.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -56,13 +56,20 @@ export async function localUp(options: UpOptions): Promise<{ cloud: LocalCloud; 
     synthMs = synth.ms;
   }
   mkdirSync(join(PROJECT_ROOT, '.local'), { recursive: true });
+  const running = runningState();
+  if (running && !options.inMemory) {
+    throw new Error(
+      `a local cloud is already running (pid ${running.pid}, API ${running.apiEndpoint}) on ${running.dataDir ?? 'memory'}; stop it first (Ctrl+C in its terminal)`,
+    );
+  }
   const cloud = await startLocalCloud({
     cdkOut,
     dataDir: options.inMemory ? undefined : (options.dataDir ?? DATA_DIR),
     ports: { api: options.apiPort },
     iamBypass: options.iamBypass,
     runSchedules: options.runSchedules,
-    stateFile: STATE_FILE,
+    // A second, in-memory cloud must not take over the running one's state file.
+    stateFile: running ? undefined : STATE_FILE,
     log: options.quiet ? () => {} : (line) => console.log(line),
   });
   return { cloud, synthMs };
@@ -90,7 +97,33 @@ export function printState(state: LocalCloudState, up: Readonly<Record<string, b
 export function readState(file = STATE_FILE): LocalCloudState {
   if (!existsSync(file))
     throw new Error(`no local cloud is running (no ${file}); start one with: npm run mlops -- local up`);
-  return JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
+  if (!processAlive(state.pid)) {
+    rmSync(file, { force: true });
+    throw new Error(
+      `the local cloud of pid ${state.pid} is not running (it left a stale ${file}, now removed)`,
+    );
+  }
+  return state;
+}
+
+/** The state of a cloud that is really running, if any (a stale file is removed). */
+export function runningState(file = STATE_FILE): LocalCloudState | undefined {
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
+  if (processAlive(state.pid)) return state;
+  rmSync(file, { force: true });
+  return undefined;
+}
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function answers(url: string): Promise<boolean> {

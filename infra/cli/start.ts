@@ -40,19 +40,28 @@ export function registerStartCommand(program: Command): void {
           4,
           `serving ${cloud.assembly.routes.length} API routes at ${cloud.apiEndpoint}/v1 (IAM routes need SigV4)`,
         );
-        step(5, 'demo lifecycle on vega-datasets flights-3m:');
-        const report = await runDemo(cloud, (line) => console.log(`      ${line}`));
-        console.log(`      done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        if (o.once) {
-          step(6, '--once: stopping');
+        // Ctrl+C at any point from here on, or a failing demo, still stops everything.
+        const signal = untilSignal();
+        try {
+          step(5, 'demo lifecycle on vega-datasets flights-3m:');
+          const report = await Promise.race([
+            runDemo(cloud, (line) => console.log(`      ${line}`)),
+            signal.then((s) => {
+              throw new Error(`interrupted by ${s}`);
+            }),
+          ]);
+          console.log(`      done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+          if (o.once) {
+            step(6, '--once: stopping');
+            if (!report.audit.ok) process.exitCode = 1;
+            return;
+          }
+          step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');
+          printState(readState());
+          await signal;
+        } finally {
           await cloud.stop();
-          if (!report.audit.ok) process.exitCode = 1;
-          return;
         }
-        step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');
-        printState(readState());
-        await untilSignal();
-        await cloud.stop();
       },
     );
 }

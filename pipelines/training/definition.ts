@@ -17,6 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
+import { APPROVAL_TTL_SECONDS } from '../../shared/pipeline/approval.ts';
 import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
 import { approvalStep } from './approval.ts';
 import { FailurePath } from './failure.ts';
@@ -66,7 +67,8 @@ export interface TrainingDefinitionProps {
 }
 
 /** Step Functions allows at most a year per task; an approval older than 30 days is stale anyway. */
-const MAX_APPROVAL_TIMEOUT = Duration.days(30);
+// The approval token is kept for APPROVAL_TTL_SECONDS: a longer wait could not be released.
+const MAX_APPROVAL_TIMEOUT = Duration.seconds(APPROVAL_TTL_SECONDS);
 
 /** The whole training state machine definition for one use case, as a construct holding its states. */
 export class TrainingDefinition extends Construct {
@@ -80,7 +82,7 @@ export class TrainingDefinition extends Construct {
     const approvalTimeout = props.approvalTimeout ?? Duration.days(7);
     if (approvalTimeout.toSeconds() < 60 || approvalTimeout.toSeconds() > MAX_APPROVAL_TIMEOUT.toSeconds()) {
       throw new Error(
-        `approvalTimeout must be between 60 seconds and 30 days, got ${approvalTimeout.toHumanString()}`,
+        `approvalTimeout must be between 60 seconds and ${MAX_APPROVAL_TIMEOUT.toHumanString()} (how long an approval token is kept), got ${approvalTimeout.toHumanString()}`,
       );
     }
     const { useCase, functions: fns } = props;

@@ -85,12 +85,29 @@ export async function writeRecords(
   if (records.length === 0) return [];
   const ingestedAt = new Date((ctx.now ?? Date.now)()).toISOString();
   const { replayed } = await appendOffline(ctx.offline, records, ingestedAt);
+  // Two records of one entity at the same eventTime in one request: the training join keeps the
+  // smaller record ID (same ingestedAt), so the online store must keep that one too, not
+  // whichever parallel write lands first.
+  const winners = new Map<string, string>();
+  for (const r of records) {
+    const key = `${r.entityId}\u0000${r.eventTime}`;
+    const current = winners.get(key);
+    if (current === undefined || r.recordId < current) winners.set(key, r.recordId);
+  }
   const results: RecordResult[] = [];
   // Bounded parallelism: DynamoDB handles it, Lambda memory and sockets stay small.
   for (let i = 0; i < records.length; i += 16) {
     const slice = records.slice(i, i + 16);
     const written = await Promise.all(
       slice.map(async (r) => {
+        if (winners.get(`${r.entityId}\u0000${r.eventTime}`) !== r.recordId) {
+          return {
+            entityId: r.entityId,
+            eventTime: r.eventTime,
+            recordId: r.recordId,
+            outcome: 'stale' as const,
+          };
+        }
         // The online write still runs for a replay: it repairs a request that failed after the
         // offline append. It changes nothing otherwise, and the record reports as a duplicate.
         const online = await putLatest(ctx.online, r, group.ttlSeconds, ingestedAt);

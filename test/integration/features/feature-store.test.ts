@@ -144,6 +144,30 @@ describe('online store', () => {
     expect(after.objects).toEqual(afterFault.objects);
   });
 
+  it('keeps the same value online as the training join when one request has two values for one time', async () => {
+    const results = await ingest([
+      rec('MIA', '2001-01-09T10:00:00Z', 0.1),
+      rec('MIA', '2001-01-09T10:00:00Z', 0.9),
+    ]);
+    const kept = [...results].sort((a, b) => a.recordId.localeCompare(b.recordId))[0];
+    expect(results.map((r) => r.outcome).sort()).toEqual(['stale', 'updated']);
+    expect(results.find((r) => r.outcome === 'updated')?.recordId).toBe(kept?.recordId);
+    const online = await getLatest(
+      ctx().online,
+      'airport-delays',
+      'MIA',
+      group.ttlSeconds,
+      Date.parse('2001-01-09T11:00:00Z'),
+    );
+    const offline = (await snapshotOfStores()).objects.map(([, body]) => body).join('');
+    const stored = offline
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { recordId: string; values: { delayRate2h: number } })
+      .find((r) => r.recordId === kept?.recordId);
+    expect(online).toMatchObject({ values: { delayRate2h: stored?.values.delayRate2h } });
+  });
+
   it('reads many entities at once with BatchGetItem', async () => {
     await ingest([rec('ATL', '2001-01-09T10:00:00Z', 0.4), rec('LAX', '2001-01-09T10:00:00Z', 0.1)]);
     const got = await getManyLatest(

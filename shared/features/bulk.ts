@@ -71,9 +71,10 @@ interface ParsedRow {
 }
 
 async function* csvRows(group: FeatureGroup, body: Readable): AsyncGenerator<ParsedRow> {
-  const parser = body.pipe(
-    parse({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
-  );
+  const parser = parse({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true });
+  // pipe() does not forward a download error; without this the parser would wait forever.
+  body.once('error', (e) => parser.destroy(e));
+  body.pipe(parser);
   let line = 1;
   for await (const row of parser as AsyncIterable<Record<string, string>>) {
     line++;

@@ -28,6 +28,11 @@ export class ForbiddenError extends Error {
   override readonly name: string = 'ForbiddenError';
 }
 
+/** A dependency is too busy right now; the same request is safe to retry later (HTTP 503). */
+export class ServiceUnavailableError extends Error {
+  override readonly name: string = 'ServiceUnavailableError';
+}
+
 /** The request conflicts with what is already recorded (HTTP 409). */
 export class ConflictError extends Error {
   override readonly name: string = 'ConflictError';

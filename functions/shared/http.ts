@@ -10,7 +10,13 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../../shared/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '../../shared/errors.ts';
 import { toFieldProblems } from '../../shared/validation.ts';
 import { logger, metrics, tracer } from './observability.ts';
 
@@ -37,6 +43,7 @@ export function statusOf(error: unknown): number {
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof ConflictError) return 409;
+  if (error instanceof ServiceUnavailableError) return 503;
   return 500;
 }
 
@@ -58,7 +65,8 @@ export function httpErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProx
       }
       logger.error('request failed', { error: request.error });
       metrics.addMetric('ServerErrors', MetricUnit.Count, 1);
-      request.response = jsonResponse(500, { message: 'Internal server error', requestId });
+      const message = status === 503 ? 'Service busy, retry later' : 'Internal server error';
+      request.response = jsonResponse(status, { message, requestId });
     },
   };
 }

@@ -2,10 +2,12 @@
  * Feature records: the zod schemas derived from a feature group, and the record identity that
  * makes ingestion idempotent.
  */
-import { createHash } from 'node:crypto';
-import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
 import type { Feature, FeatureGroup } from '../config/use-case.ts';
+import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
+
+/** Canonical JSON (RFC 8785), shared with the ledger so both hash the same bytes. */
+export { canonicalJson };
 
 /** Largest number of records one batch request may carry. */
 export const MAX_BATCH_RECORDS = 500;
@@ -32,6 +34,12 @@ export interface StoredFeatureRecord extends FeatureRecord {
   readonly ingestedAt: string;
 }
 
+const WELL_FORMED = 'must be well-formed Unicode (no lone surrogates)';
+// Canonical JSON refuses lone UTF-16 surrogates, so a record holding one could not get an ID.
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
 function valueSchema(feature: Feature): z.ZodType<FeatureValue> {
   let schema: z.ZodType<FeatureValue>;
   switch (feature.type) {
@@ -44,7 +52,7 @@ function valueSchema(feature: Feature): z.ZodType<FeatureValue> {
       break;
     }
     case 'categorical':
-      schema = z.string().min(1).max(256);
+      schema = z.string().min(1).max(256).refine(isWellFormed, WELL_FORMED);
       break;
     case 'boolean':
       schema = z.boolean();
@@ -63,7 +71,8 @@ export const EntityIdSchema = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[^#/\s]+$/, 'must not contain #, / or whitespace');
+  .regex(/^[^#/\s]+$/, 'must not contain #, / or whitespace')
+  .refine(isWellFormed, WELL_FORMED);
 
 /** ISO-8601 time with a zone, normalised to UTC milliseconds; not later than now + skew. */
 export function eventTimeSchema(now: () => number = Date.now) {
@@ -94,32 +103,20 @@ export const BatchBodySchema = z.strictObject({
   records: z.array(z.unknown()).min(1).max(MAX_BATCH_RECORDS),
 });
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-// The package is CommonJS (`module.exports = serialize`) but its types declare an ES default export.
-const canonicalize = canonicalizeModule as unknown as (value: unknown) => string | undefined;
-
-/** Canonical JSON (RFC 8785): the same value always serialises to the same bytes. */
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error('value cannot be serialised to canonical JSON');
-  return text;
-}
-
 /** Builds a record and its content-derived ID. */
 export function toFeatureRecord(
   group: string,
   input: { entityId: string; eventTime: string; values: Record<string, FeatureValue> },
 ): FeatureRecord {
-  const recordId = sha256(
-    canonicalJson({ group, entityId: input.entityId, eventTime: input.eventTime, values: input.values }),
+  // JSON has no -0 and writes it as 0, so 0 is the value stored; the strict canonical form refuses -0.
+  const values = Object.fromEntries(
+    Object.entries(input.values).map(([name, v]) => [name, Object.is(v, -0) ? 0 : v]),
   );
-  return { group, entityId: input.entityId, eventTime: input.eventTime, values: input.values, recordId };
+  const recordId = sha256Hex(
+    canonicalJson({ group, entityId: input.entityId, eventTime: input.eventTime, values }),
+  );
+  return { group, entityId: input.entityId, eventTime: input.eventTime, values, recordId };
 }
 
-/** sha256 of a text, hex. */
-export function contentHash(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+/** sha256 of a UTF-8 text, hex. */
+export const contentHash: (text: string) => string = sha256Hex;

@@ -12,7 +12,7 @@
  */
 import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, InvalidInputError } from '../errors.ts';
+import { ConflictError, InvalidInputError, ServiceUnavailableError } from '../errors.ts';
 import { toFieldProblems } from '../validation.ts';
 import { GENESIS_HASH, linkHash } from './canonical.ts';
 import { type LedgerEvent, LedgerEventSchema, type LedgerRecord } from './events.ts';
@@ -75,8 +75,8 @@ export class EventIdConflictError extends ConflictError {
   override readonly name: string = 'EventIdConflictError';
 }
 
-/** Too many concurrent writers: the head moved on every attempt. Safe to retry later. */
-export class LedgerContentionError extends Error {
+/** Too many concurrent writers: the head moved on every attempt. Safe to retry later (HTTP 503). */
+export class LedgerContentionError extends ServiceUnavailableError {
   override readonly name: string = 'LedgerContentionError';
 }
 

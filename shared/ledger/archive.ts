@@ -8,7 +8,13 @@
  *   event as its stored canonical JSON string, byte for byte;
  * - `ledger/<chain>/digests/<seq, 12 digits>.json`: `{chain, seq, hash, at}`, the head after a batch.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { IsoTimeSchema, Sha256Schema } from './events.ts';
 import { EVENT_SK_PREFIX, GUARD_SK_PREFIX, HEAD_SK, SEQ_DIGITS } from './items.ts';
@@ -151,27 +157,155 @@ async function listKeys(loc: ArchiveLocation, prefix: string): Promise<string[]>
   return keys.sort();
 }
 
-async function getJson(loc: ArchiveLocation, key: string): Promise<unknown> {
-  const out = await loc.s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
-  const text = await out.Body?.transformToString('utf8');
-  return JSON.parse(text ?? 'null');
+/** One stored version of an archive object, with its bytes. */
+export interface ArchiveObjectVersion {
+  readonly key: string;
+  /** When this version was written; undefined when the store does not say. */
+  readonly lastModified?: Date;
+  readonly body: string;
+}
+
+/** The bytes each key was first written with, and the keys later rewritten with other bytes. */
+export interface SettledVersions {
+  readonly original: ReadonlyMap<string, string>;
+  readonly rewrittenKeys: readonly string[];
+}
+
+/**
+ * Picks each key's oldest version and names the keys whose versions do not all hold the same
+ * bytes. Object Lock forbids deleting a version but not putting a newer one, so only the oldest
+ * is what the archiver wrote. `versions` is in ListObjectVersions order (newest first per key),
+ * which breaks ties between equal `lastModified` times.
+ */
+export function settleVersions(versions: readonly ArchiveObjectVersion[]): SettledVersions {
+  const byKey = new Map<string, { body: string; time: number; index: number }[]>();
+  versions.forEach((v, index) => {
+    const list = byKey.get(v.key) ?? [];
+    list.push({ body: v.body, time: v.lastModified?.getTime() ?? 0, index });
+    byKey.set(v.key, list);
+  });
+  const original = new Map<string, string>();
+  const rewrittenKeys: string[] = [];
+  for (const [key, list] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const oldest = [...list].sort((a, b) => a.time - b.time || b.index - a.index)[0];
+    if (!oldest) continue;
+    original.set(key, oldest.body);
+    if (list.some((v) => v.body !== oldest.body)) rewrittenKeys.push(key);
+  }
+  return { original, rewrittenKeys };
+}
+
+/** The sequence number in an archive object key, or undefined when `key` is not one. */
+export function seqOfArchiveKey(key: string): number | undefined {
+  const m = /\/(\d{12})\.json$/.exec(key);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+// What S3 emulators without versioning answer to ListObjectVersions (s3rver: 405 MethodNotAllowed).
+const VERSIONS_UNSUPPORTED = new Set(['MethodNotAllowed', 'NotImplemented']);
+
+/**
+ * Every version under `prefix`, oldest bytes included; undefined when the store keeps no versions
+ * (a local emulator), which the caller answers from the current objects instead.
+ */
+async function listVersions(
+  loc: ArchiveLocation,
+  prefix: string,
+): Promise<{ key: string; versionId: string; lastModified?: Date }[] | undefined> {
+  const out: { key: string; versionId: string; lastModified?: Date }[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  let truncated = false;
+  do {
+    let page: Awaited<ReturnType<typeof listVersionsPage>>;
+    try {
+      page = await listVersionsPage(loc, prefix, keyMarker, versionIdMarker);
+    } catch (e) {
+      if (e instanceof Error && VERSIONS_UNSUPPORTED.has(e.name)) return undefined;
+      throw e;
+    }
+    for (const v of page.Versions ?? []) {
+      if (!v.Key) continue;
+      // A listing without version IDs is not a versioned listing.
+      if (!v.VersionId) return undefined;
+      out.push({
+        key: v.Key,
+        versionId: v.VersionId,
+        ...(v.LastModified ? { lastModified: v.LastModified } : {}),
+      });
+    }
+    truncated = page.IsTruncated === true;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  } while (truncated);
+  // No versions while plain listing finds objects: the store ignored the versions request.
+  if (out.length === 0 && (await listKeys(loc, prefix)).length > 0) return undefined;
+  return out;
+}
+
+function listVersionsPage(
+  loc: ArchiveLocation,
+  prefix: string,
+  keyMarker?: string,
+  versionIdMarker?: string,
+) {
+  return loc.s3.send(
+    new ListObjectVersionsCommand({
+      Bucket: loc.bucket,
+      Prefix: prefix,
+      KeyMarker: keyMarker,
+      VersionIdMarker: versionIdMarker,
+    }),
+  );
+}
+
+async function getText(loc: ArchiveLocation, key: string, versionId?: string): Promise<string> {
+  const out = await loc.s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key, VersionId: versionId }));
+  return (await out.Body?.transformToString('utf8')) ?? 'null';
+}
+
+/**
+ * Reads every object under `prefix` as first written. Where the store keeps no versions (the
+ * local S3 emulator), only the latest version exists, so a rewrite cannot be seen there.
+ */
+async function readOriginals(loc: ArchiveLocation, prefix: string): Promise<SettledVersions> {
+  const versions = await listVersions(loc, prefix);
+  const bodies: ArchiveObjectVersion[] = [];
+  if (versions) {
+    for (const v of versions) {
+      bodies.push({
+        key: v.key,
+        body: await getText(loc, v.key, v.versionId),
+        ...(v.lastModified ? { lastModified: v.lastModified } : {}),
+      });
+    }
+  } else {
+    for (const key of await listKeys(loc, prefix)) bodies.push({ key, body: await getText(loc, key) });
+  }
+  return settleVersions(bodies);
 }
 
 /** Everything archived for a chain: digests and event copies, in sequence order. */
 export interface ChainArchive {
   readonly digests: readonly ChainDigest[];
   readonly events: readonly ArchivedEvent[];
+  /** Keys put again with other bytes after the archiver wrote them (a forger's rewrite). */
+  readonly rewrittenKeys: readonly string[];
 }
 
-/** Reads a chain's archive (latest version of each object) with read-only S3 access. */
+/**
+ * Reads a chain's archive with read-only S3 access: each object's OLDEST version, since Object
+ * Lock lets anyone with PutObject add a newer one. Needs `s3:ListBucketVersions` and
+ * `s3:GetObjectVersion` on a versioned bucket.
+ */
 export async function readArchive(loc: ArchiveLocation, chain: string): Promise<ChainArchive> {
-  const digests: ChainDigest[] = [];
-  for (const key of await listKeys(loc, `ledger/${chain}/digests/`)) {
-    digests.push(ChainDigestSchema.parse(await getJson(loc, key)));
-  }
-  const events: ArchivedEvent[] = [];
-  for (const key of await listKeys(loc, `ledger/${chain}/events/`)) {
-    events.push(ArchivedEventSchema.parse(await getJson(loc, key)));
-  }
-  return { digests, events };
+  const digestObjects = await readOriginals(loc, `ledger/${chain}/digests/`);
+  const eventObjects = await readOriginals(loc, `ledger/${chain}/events/`);
+  const parse = <T>(objects: SettledVersions, schema: z.ZodType<T>): T[] =>
+    [...objects.original.values()].map((body) => schema.parse(JSON.parse(body)));
+  return {
+    digests: parse(digestObjects, ChainDigestSchema),
+    events: parse(eventObjects, ArchivedEventSchema),
+    rewrittenKeys: [...digestObjects.rewrittenKeys, ...eventObjects.rewrittenKeys],
+  };
 }

@@ -13,7 +13,7 @@
  * milliseconds). Every attribute of an event item is derived from the hashed event, so verify can
  * check the indexes as well as the chain.
  */
-import { ConflictError, InvalidInputError } from '../errors.ts';
+import { InvalidInputError } from '../errors.ts';
 import { CanonicalJsonError, canonicalJson } from './canonical.ts';
 import { type LedgerEvent, LedgerEventSchema, type LedgerRecord } from './events.ts';
 
@@ -28,8 +28,11 @@ export const EVENT_SK_PREFIX = 'EVENT#';
 /** Sort-key prefix of the idempotency items. */
 export const GUARD_SK_PREFIX = 'EVENTID#';
 
-/** A stored ledger record is unreadable or inconsistent; `verify` says exactly how. */
-export class LedgerIntegrityError extends ConflictError {
+/**
+ * A stored ledger record is unreadable or inconsistent; `verify` says exactly how. A server
+ * fault, not the caller's: it maps to 500 and its message (which names items) stays in the logs.
+ */
+export class LedgerIntegrityError extends Error {
   override readonly name: string = 'LedgerIntegrityError';
 }
 

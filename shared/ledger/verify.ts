@@ -3,10 +3,10 @@
  * saying what is wrong. Optionally compares the live table with the write-once archive, which
  * also catches a rewrite that recomputed every hash and the head.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { LedgerLocation } from './append.ts';
-import { type ArchiveLocation, type ChainArchive, readArchive } from './archive.ts';
-import { canonicalJson, GENESIS_HASH, linkHash } from './canonical.ts';
+import { type ArchiveLocation, type ChainArchive, readArchive, seqOfArchiveKey } from './archive.ts';
+import { CanonicalJsonError, canonicalJson, GENESIS_HASH, linkHash } from './canonical.ts';
 import { LedgerEventSchema } from './events.ts';
 import {
   chainPk,
@@ -236,7 +236,15 @@ function checkBody(seq: number, item: Item, body: string): ChainProblem | undefi
   }
   const parsed = LedgerEventSchema.safeParse(json);
   if (!parsed.success) return { seq, kind: 'malformed', message: `event ${seq} is not a valid ledger event` };
-  if (canonicalJson(json) !== body) {
+  let canonical: string;
+  try {
+    canonical = canonicalJson(json);
+  } catch (e) {
+    // A tampered body can hold values JSON parses but canonical JSON refuses (-0, lone surrogates).
+    if (!(e instanceof CanonicalJsonError)) throw e;
+    return { seq, kind: 'malformed', message: `event ${seq} cannot be canonicalized: ${e.message}` };
+  }
+  if (canonical !== body) {
     return { seq, kind: 'malformed', message: `event ${seq} is not stored in canonical form` };
   }
   const event = parsed.data;
@@ -289,7 +297,8 @@ function checkGuards(events: readonly Item[], guards: readonly Item[]): ChainPro
 
 /**
  * Compares the live events with the archive: every archived event and digest must match the
- * live hash at its seq. Returns the lowest-seq disagreement.
+ * live hash at its seq, and no archived object may have been rewritten. Returns the lowest-seq
+ * disagreement.
  */
 export function compareWithArchive(events: readonly Item[], archive: ChainArchive): ChainProblem | undefined {
   const liveHash = new Map<number, unknown>();
@@ -301,7 +310,11 @@ export function compareWithArchive(events: readonly Item[], archive: ChainArchiv
     ...archive.events.map((e) => ({ seq: e.seq, hash: e.hash, what: 'archived copy of event' })),
     ...archive.digests.map((d) => ({ seq: d.seq, hash: d.hash, what: `chain digest of ${d.at} for event` })),
   ].sort((a, b) => a.seq - b.seq);
+  const rewritten = archive.rewrittenKeys
+    .map((key) => ({ key, seq: seqOfArchiveKey(key) ?? 0 }))
+    .sort((a, b) => a.seq - b.seq)[0];
   for (const claim of claims) {
+    if (rewritten && rewritten.seq <= claim.seq) break;
     const live = liveHash.get(claim.seq);
     if (live !== claim.hash) {
       return {
@@ -316,10 +329,25 @@ export function compareWithArchive(events: readonly Item[], archive: ChainArchiv
       };
     }
   }
+  if (rewritten) {
+    return {
+      seq: rewritten.seq,
+      kind: 'archive-mismatch',
+      message: `the archive object ${rewritten.key} was put again with other bytes after it was archived`,
+    };
+  }
   return undefined;
 }
 
-/** Reads every item of a chain (strongly consistent) and verifies it, with the archive when given. */
+/**
+ * Reads every item of a chain (strongly consistent) and verifies it, with the archive when given.
+ *
+ * The reads are not one snapshot, so they go in an order that appends cannot make look like
+ * tampering: the archive first (it only ever trails the table), then the head H, then events and
+ * idempotency items, then the head again (H2). An event and its head are written in one
+ * transaction, so items with H.seq < seq <= H2.seq were appended during the reads and are left
+ * out; an event beyond H2 was never appended through the chain and is still reported.
+ */
 export async function verifyLedger(loc: LedgerLocation, archive?: ArchiveLocation): Promise<VerifyReport> {
   const chain = loc.chain ?? DEFAULT_CHAIN;
   const itemsWithPrefix = async (prefix: string) => {
@@ -333,19 +361,28 @@ export async function verifyLedger(loc: LedgerLocation, archive?: ArchiveLocatio
     }
     return out;
   };
-  const events = await itemsWithPrefix(EVENT_SK_PREFIX);
-  const guards = await itemsWithPrefix(GUARD_SK_PREFIX);
-  const headOut = await loc.client.send(
-    new QueryCommand({
-      TableName: loc.tableName,
-      KeyConditionExpression: 'pk = :pk AND sk = :h',
-      ExpressionAttributeValues: { ':pk': chainPk(chain), ':h': HEAD_SK },
-      ConsistentRead: true,
-    }),
-  );
-  const report = verifyItems(chain, events, headOut.Items?.[0], guards);
-  if (!archive) return report;
-  const archived = await readArchive(archive, chain);
+  const readHeadItem = async () =>
+    (
+      await loc.client.send(
+        new GetCommand({
+          TableName: loc.tableName,
+          Key: { pk: chainPk(chain), sk: HEAD_SK },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+  const archived = archive ? await readArchive(archive, chain) : undefined;
+  const head = await readHeadItem();
+  const allEvents = await itemsWithPrefix(EVENT_SK_PREFIX);
+  const allGuards = await itemsWithPrefix(GUARD_SK_PREFIX);
+  const headAfter = await readHeadItem();
+  const appendedDuring = (seq: unknown) =>
+    typeof seq === 'number' && seq > seqOfHead(head) && seq <= seqOfHead(headAfter);
+  // An event's position is its sort key; an idempotency item only names its seq.
+  const events = allEvents.filter((item) => !appendedDuring(seqOfSk(String(item.sk))));
+  const guards = allGuards.filter((item) => !appendedDuring(item.seq));
+  const report = verifyItems(chain, events, head, guards);
+  if (!archived) return report;
   const archiveSummary = { digestsChecked: archived.digests.length, eventsChecked: archived.events.length };
   const archiveProblem = compareWithArchive(events, archived);
   // Report whichever problem comes first in the chain.
@@ -354,4 +391,8 @@ export async function verifyLedger(loc: LedgerLocation, archive?: ArchiveLocatio
       ? archiveProblem
       : report.problem;
   return { ...report, ok: problem === undefined, ...(problem ? { problem } : {}), archive: archiveSummary };
+}
+
+function seqOfHead(head: Item | undefined): number {
+  return typeof head?.seq === 'number' ? head.seq : 0;
 }

@@ -648,10 +648,11 @@ describe('TrainingDefinition', () => {
     ).toThrow('step Train already has a failure route');
   });
 
-  it('refuses an approval timeout beyond 30 days at synth', () => {
-    expect(() => render({ approvalTimeout: Duration.days(45) })).toThrow(
-      'approvalTimeout must be between 60 seconds and 30 days, got 45 days',
+  it('refuses an approval wait longer than the approval token is kept (7 days) at synth', () => {
+    expect(() => render({ approvalTimeout: Duration.days(8) })).toThrow(
+      'approvalTimeout must be between 60 seconds and 7 days (how long an approval token is kept), got 8 days',
     );
+    expect(() => render({ approvalTimeout: Duration.days(7) })).not.toThrow();
   });
 });
 

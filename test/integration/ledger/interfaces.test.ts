@@ -11,7 +11,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
-import { appendEvent } from '../../../shared/ledger/append.ts';
+import { ServiceUnavailableError } from '../../../shared/errors.ts';
+import { appendEvent, LedgerContentionError } from '../../../shared/ledger/append.ts';
+import { LedgerIntegrityError } from '../../../shared/ledger/items.ts';
 import { ENDPOINT, sampleHistory, t } from '../../support/ledger-history.ts';
 import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
 
@@ -155,6 +157,38 @@ describe('GET /audit handler', () => {
     const forged = Buffer.from('{"d":"2025-03-01","k":{"day":"2025-03-01","pk":"x"}}').toString('base64url');
     const res = await get('/audit/events', { from: t(0), to: t(1), cursor: forged });
     expect(res.statusCode).toBe(400);
+  });
+
+  it('maps a corrupt stored ledger item to 500 without naming its keys', async () => {
+    // Fault injection: the index answers an event item whose body is not JSON.
+    const ddb = mockClient(DynamoDBDocumentClient);
+    ddb.onAnyCommand().resolves({
+      Items: [{ pk: 'CHAIN#main', sk: 'EVENT#000000000003', seq: 3, prevHash: 'a', hash: 'b', event: '{' }],
+    });
+    try {
+      const res = await get('/audit/incidents', { modelVersion: 'flight-delay-v1' });
+      expect(res.statusCode).toBe(500);
+      expect(JSON.parse(res.body)).toEqual({ message: 'Internal server error', requestId: 'req-1' });
+    } finally {
+      ddb.restore();
+    }
+  });
+
+  it('maps ledger contention to 503 (safe to retry) and ledger corruption to 500', async () => {
+    const { httpHandler, statusOf } = await import('../../../functions/shared/http.ts');
+    const contention = new LedgerContentionError('could not append e-1 to chain main after 40 attempts');
+    expect(contention).toBeInstanceOf(ServiceUnavailableError);
+    expect(statusOf(contention)).toBe(503);
+    expect(statusOf(new LedgerIntegrityError('CHAIN#main/EVENT#000000000003: bad pk'))).toBe(500);
+    const busy = httpHandler(async () => {
+      throw contention;
+    });
+    const res = await busy(
+      { httpMethod: 'POST', resource: '/x', path: '/x' } as APIGatewayProxyEvent,
+      context,
+    );
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toEqual({ message: 'Service busy, retry later', requestId: 'req-1' });
   });
 
   it('maps an unexpected failure to 500 with nothing internal in the body', async () => {

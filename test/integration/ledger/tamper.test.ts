@@ -3,12 +3,18 @@
  * DynamoDB could, and checks that verify reports the right kind of damage at the right position.
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
 import { appendEvent, type LedgerLocation } from '../../../shared/ledger/append.ts';
-import { archiveBatch, type LedgerChange } from '../../../shared/ledger/archive.ts';
+import { archiveBatch, type LedgerChange, readArchive } from '../../../shared/ledger/archive.ts';
 import { canonicalJson, linkHash } from '../../../shared/ledger/canonical.ts';
 import { verifyLedger } from '../../../shared/ledger/verify.ts';
 import { sampleHistory } from '../../support/ledger-history.ts';
@@ -54,6 +60,33 @@ function reforged(
   return { ...item, event: body, prevHash, hash: linkHash(prevHash, body) };
 }
 
+/**
+ * Fault injection: a client that, once, appends the 11th sample event right after a read that
+ * `after` picks, as a concurrent writer would between verify's reads.
+ */
+function appendingOnce(after: (command: unknown) => boolean): LedgerLocation {
+  let fired = false;
+  const client = new Proxy(db.doc, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return async (command: unknown) => {
+        const out: unknown = await Reflect.apply(target.send, target, [command]);
+        if (!fired && after(command)) {
+          fired = true;
+          const next = sampleHistory()[10];
+          if (!next) throw new Error('sample history too short');
+          await appendEvent(loc, next);
+        }
+        return out;
+      };
+    },
+  });
+  return { ...loc, client: client satisfies DynamoDBDocumentClient };
+}
+const isHeadRead = (c: unknown) => c instanceof GetCommand && c.input.Key?.sk === 'HEAD';
+const isEventsRead = (c: unknown) =>
+  c instanceof QueryCommand && c.input.ExpressionAttributeValues?.[':p'] === 'EVENT#';
+
 beforeAll(async () => {
   db = await startLedgerDb();
   s3Engine = await startS3();
@@ -73,6 +106,31 @@ beforeEach(async () => {
 describe('verify', () => {
   it('passes an untouched chain of 10 events', async () => {
     expect(await verifyLedger(loc)).toMatchObject({ ok: true, eventsChecked: 10, head: { seq: 10 } });
+  });
+
+  it('passes when an append lands right after it read the head', async () => {
+    const report = await verifyLedger(appendingOnce(isHeadRead));
+    expect(report).toMatchObject({ ok: true, eventsChecked: 10, head: { seq: 10 } });
+    expect((await verifyLedger(loc)).eventsChecked).toBe(11);
+  });
+
+  it('passes when an append lands between reading the events and the idempotency items', async () => {
+    const report = await verifyLedger(appendingOnce(isEventsRead));
+    expect(report).toMatchObject({ ok: true, eventsChecked: 10, head: { seq: 10 } });
+  });
+
+  it('reports an event body holding -0 (with a recomputed hash) as malformed instead of throwing', async () => {
+    // Prepare: canonical JSON refuses -0, so a forger writes the body by hand.
+    const item = await getEvent(1);
+    const body = String(item.event).replace('"rowCount":250000', '"rowCount":-0');
+    expect(body).toContain('"rowCount":-0');
+    await putRaw({ ...item, event: body, hash: linkHash(String(item.prevHash), body) });
+    // Act
+    const report = await verifyLedger(loc);
+    // Assess
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ seq: 1, kind: 'malformed' });
+    expect(report.problem?.message).toContain('-0');
   });
 
   it('reports a field changed in a past event as a hash mismatch at that event', async () => {
@@ -218,6 +276,28 @@ describe('verify', () => {
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ seq: 5, kind: 'archive-mismatch' });
     expect(report.archive).toEqual({ digestsChecked: 1, eventsChecked: 10 });
+  });
+
+  it('reads the current objects when the local S3 keeps no versions', async () => {
+    // Prepare: s3rver refuses ListObjectVersions, so only the latest version of each key exists.
+    const bucket = `audit-noversions-${n}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const changes: LedgerChange[] = (await allItems()).map((i) => ({
+      eventName: 'INSERT',
+      keys: { pk: i.pk, sk: i.sk },
+      newImage: i,
+    }));
+    await archiveBatch({ s3, bucket }, changes, new Date('2025-03-05T00:00:00Z'));
+    // Act
+    const archived = await readArchive({ s3, bucket }, 'main');
+    // Assess
+    expect(archived.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(archived.digests).toEqual([expect.objectContaining({ seq: 10 })]);
+    expect(archived.rewrittenKeys).toEqual([]);
+    expect(await verifyLedger(loc, { s3, bucket })).toMatchObject({
+      ok: true,
+      archive: { digestsChecked: 1, eventsChecked: 10 },
+    });
   });
 
   it('flags modified and removed ledger records arriving on the stream', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EntityIdSchema, toFeatureRecord } from '../../../shared/features/records.ts';
 import {
   CanonicalJsonError,
   canonicalJson,
@@ -69,5 +70,22 @@ describe('LedgerEventSchema', () => {
     const [, started] = sampleHistory();
     const { manifest: _, ...withoutManifest } = started as Record<string, unknown>;
     expect(LedgerEventSchema.safeParse(withoutManifest).success).toBe(false);
+  });
+});
+
+describe('feature record IDs (same canonical JSON as the ledger)', () => {
+  it('gives -0 the ID of 0, as JSON stores it, instead of refusing it', () => {
+    const input = { entityId: 'e-1', eventTime: '2025-03-01T00:00:00.000Z' };
+    const zero = toFeatureRecord('g', { ...input, values: { delay: 0 } });
+    const negativeZero = toFeatureRecord('g', { ...input, values: { delay: -0 } });
+    expect(negativeZero.recordId).toBe(zero.recordId);
+    expect(zero.recordId).toBe(
+      sha256Hex('{"entityId":"e-1","eventTime":"2025-03-01T00:00:00.000Z","group":"g","values":{"delay":0}}'),
+    );
+  });
+
+  it('rejects an entity ID with a lone surrogate at validation, before hashing', () => {
+    expect(EntityIdSchema.safeParse('e-\uD800').success).toBe(false);
+    expect(EntityIdSchema.safeParse('e-\uD83D\uDE00').success).toBe(true);
   });
 });

@@ -417,7 +417,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Maps a Lambda proxy result to the HTTP response; undefined when it is malformed (a 502 on AWS). */
-function proxyResponse(
+export function proxyResponse(
   result: unknown,
   version: '1.0' | '2.0',
 ): { status: number; headers: Record<string, string | string[]>; body: Buffer } | undefined {
@@ -427,6 +427,12 @@ function proxyResponse(
     return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) };
   }
   if (!isRecord(result) || typeof result.statusCode !== 'number') return undefined;
+  // REST APIs answer "Malformed Lambda proxy response" to a fractional status or a body that is not a string.
+  if (version === '1.0') {
+    if (!Number.isInteger(result.statusCode)) return undefined;
+    if (result.body !== undefined && result.body !== null && typeof result.body !== 'string')
+      return undefined;
+  }
   const headers: Record<string, string | string[]> = {};
   if (isRecord(result.multiValueHeaders)) {
     for (const [k, v] of Object.entries(result.multiValueHeaders)) {

@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CreateModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type ApiGateway, startApiGateway } from './apigateway.ts';
 import { loadAssembly } from './assembly.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
@@ -128,7 +129,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const started = performance.now();
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => log(`stop failed: ${String(e)}`));
+    // splice: a second call (stop after a failed start, or stop twice) finds nothing left to stop.
+    for (const stop of stops.splice(0).reverse())
+      await stop().catch((e: unknown) => log(`stop failed: ${String(e)}`));
   };
   try {
     const assembly = loadAssembly(options.cdkOut);
@@ -137,7 +140,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     const t0 = performance.now();
     let dynamodbMs = 0;
-    const [dynamodb, s3] = await Promise.all([
+    const [dynamodbStart, s3Start] = await Promise.allSettled([
       startDynamoDb({
         port: options.ports?.dynamodb,
         dataDir: dataDir ? join(dataDir, 'dynamodb') : undefined,
@@ -149,10 +152,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }),
       startS3({ port: options.ports?.s3, dataDir: dataDir ? join(dataDir, 's3') : undefined }),
     ]);
-    stops.push(
-      () => dynamodb.stop(),
-      () => s3.stop(),
-    );
+    // Register whichever engine started before failing, so the one that did is not leaked.
+    for (const engine of [dynamodbStart, s3Start]) {
+      if (engine.status === 'fulfilled') stops.push(() => engine.value.stop());
+    }
+    if (dynamodbStart.status === 'rejected') throw dynamodbStart.reason;
+    if (s3Start.status === 'rejected') throw s3Start.reason;
+    const dynamodb = dynamodbStart.value;
+    const s3 = s3Start.value;
     const enginesMs = performance.now() - t0;
 
     const t1 = performance.now();
@@ -160,8 +167,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const provisionMs = performance.now() - t1;
 
     const t2 = performance.now();
-    const sns = await startSns({ port: options.ports?.sns });
+    const sns = await startSns({
+      port: options.ports?.sns,
+      region: assembly.placement.region,
+      strictTopics: true,
+    });
     stops.push(() => sns.stop());
+    await createTopics(assembly, sns.endpoint);
     const sagemaker = await startSageMaker({
       s3Endpoint: s3.endpoint,
       placement: assembly.placement,
@@ -311,6 +323,23 @@ async function fireTarget(
 }
 
 /** Creates the template's model package groups (the registry) in the SageMaker emulator. */
+/** Creates the template's topics, so a Publish to any other topic fails with NotFound as in AWS. */
+async function createTopics(assembly: LocalAssembly, endpoint: string): Promise<void> {
+  if (assembly.topics.length === 0) return;
+  const client = new SNSClient({
+    endpoint,
+    region: assembly.placement.region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    for (const topic of assembly.topics) {
+      await client.send(new CreateTopicCommand({ Name: topic.name }));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
 async function createModelPackageGroups(assembly: LocalAssembly, endpoint: string): Promise<void> {
   if (assembly.modelPackageGroups.length === 0) return;
   const client = new SageMakerClient({

@@ -14,22 +14,38 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` until it resolves, or fails after `timeoutMs` with the last error. */
+/**
+ * Polls `probe` until it resolves, or fails after `timeoutMs` with the last error. A probe that
+ * hangs (a port that accepts TCP but never answers) is cut off at the deadline; an abort of `signal`
+ * fails at once with its reason.
+ */
 export async function waitUntil(
   what: string,
   probe: () => Promise<unknown>,
   timeoutMs = 60_000,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  while (Date.now() < deadline) {
+  for (let remaining = timeoutMs; remaining > 0; remaining = deadline - Date.now()) {
+    signal?.throwIfAborted();
+    const cut = new AbortController();
+    const stop = AbortSignal.any(signal ? [signal, cut.signal] : [cut.signal]);
+    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${timeoutMs} ms`)), remaining);
+    const stopped = new Promise<never>((_, reject) =>
+      stop.addEventListener('abort', () => reject(stop.reason), { once: true }),
+    );
     try {
-      await probe();
+      await Promise.race([probe(), stopped]);
       return;
     } catch (e) {
+      signal?.throwIfAborted();
       last = e;
-      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      clearTimeout(timer);
+      cut.abort();
     }
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(
     `${what} was not ready after ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`,

@@ -35,6 +35,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   days: 86_400_000,
 };
 
+/** The longest delay setTimeout/setInterval honour (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Period of a `rate(N unit)` expression in ms, or undefined for anything else. */
 export function ratePeriodMs(expression: string): number | undefined {
   const m = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
@@ -60,6 +63,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       if (period === undefined) {
         options.log(
           `[scheduler] ${schedule.name}: ${schedule.expression} fires only with 'mlops local tick'`,
+        );
+        continue;
+      }
+      if (period > MAX_TIMER_MS) {
+        // Node fires a longer interval every millisecond instead: such a schedule is tick-only.
+        options.log(
+          `[scheduler] ${schedule.name}: ${schedule.expression} is longer than a timer can wait ` +
+            `(${MAX_TIMER_MS} ms); it fires only with 'mlops local tick'`,
         );
         continue;
       }

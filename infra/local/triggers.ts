@@ -7,10 +7,12 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
+  ExpiredIteratorException,
   GetRecordsCommand,
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type _Record as StreamRecord,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import type { S3Engine, S3EventRecord } from './engines/s3.ts';
@@ -38,6 +40,17 @@ export interface Triggers {
   stop(): Promise<void>;
 }
 
+/**
+ * EventBridge's `detail.reason` for s3rver's event name suffix: s3rver reports a multipart
+ * completion as `Post`, where EventBridge says `CompleteMultipartUpload`.
+ */
+const EVENTBRIDGE_REASONS: Readonly<Record<string, string>> = {
+  Put: 'PutObject',
+  Post: 'CompleteMultipartUpload',
+  Copy: 'CopyObject',
+  Delete: 'DeleteObject',
+};
+
 /** S3's notification record as the EventBridge event S3 sends for an EventBridge-enabled bucket. */
 export function toEventBridgeEvent(
   record: S3EventRecord,
@@ -45,6 +58,7 @@ export function toEventBridgeEvent(
   account: string,
 ): Record<string, unknown> {
   const created = record.eventName.startsWith('ObjectCreated');
+  const operation = record.eventName.split(':')[1] ?? 'Put';
   return {
     version: '0',
     id: crypto.randomUUID(),
@@ -65,7 +79,7 @@ export function toEventBridgeEvent(
       },
       'request-id': crypto.randomUUID(),
       requester: account,
-      reason: record.eventName.split(':')[1] ?? 'PutObject',
+      reason: EVENTBRIDGE_REASONS[operation] ?? operation,
     },
   };
 }
@@ -257,6 +271,8 @@ function pollStream(
         iterators.set(shard.ShardId, await open(shard.ShardId));
       }
       let got = 0;
+      // A reopened iterator has not been read yet: that cycle proves nothing about the shard being drained.
+      let reopened = false;
       for (const [shardId, iterator] of iterators) {
         if (!iterator) continue;
         let page: GetRecordsCommandOutput;
@@ -265,9 +281,9 @@ function pollStream(
             new GetRecordsCommand({ ShardIterator: iterator, Limit: mapping.batchSize }),
           );
         } catch (e) {
-          const name = (e as { name?: string }).name;
-          if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw e;
+          if (!(e instanceof TrimmedDataAccessException || e instanceof ExpiredIteratorException)) throw e;
           iterators.set(shardId, await open(shardId));
+          reopened = true;
           continue;
         }
         iterators.set(shardId, page.NextShardIterator);
@@ -279,7 +295,7 @@ function pollStream(
           if (last) lastSequence.set(shardId, last);
         }
       }
-      if (got === 0) lastEmptyCycle = cycle;
+      if (got === 0 && !reopened) lastEmptyCycle = cycle;
       cycle++;
       if (got === 0) await sleep(ctx.pollMs);
     }

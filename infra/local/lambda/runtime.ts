@@ -349,6 +349,7 @@ class Sandbox {
 class FunctionPool {
   private readonly sandboxes: Sandbox[] = [];
   private readonly waiters: (() => void)[] = [];
+  private stopped = false;
 
   constructor(
     readonly fn: LocalFunction,
@@ -358,6 +359,8 @@ class FunctionPool {
 
   async acquire(): Promise<Sandbox> {
     for (;;) {
+      // A caller queued before stop() must not start a worker nobody will terminate.
+      if (this.stopped) throw new RuntimeStoppedError('the Lambda runtime is stopped');
       const idle = this.sandboxes.find((s) => s.alive && !s.busy);
       if (idle) {
         idle.busy = true;
@@ -375,7 +378,9 @@ class FunctionPool {
 
   release(sandbox: Sandbox): void {
     sandbox.busy = false;
-    if (!sandbox.alive) this.sandboxes.splice(this.sandboxes.indexOf(sandbox), 1);
+    const i = this.sandboxes.indexOf(sandbox);
+    if (!sandbox.alive && i >= 0) this.sandboxes.splice(i, 1);
+    if (this.stopped) sandbox.kill();
     this.waiters.shift()?.();
   }
 
@@ -385,6 +390,7 @@ class FunctionPool {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const all = this.sandboxes.splice(0);
     await Promise.all(all.map((s) => s.worker.terminate()));
     for (const wake of this.waiters.splice(0)) wake();

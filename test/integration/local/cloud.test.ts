@@ -3,6 +3,7 @@
  * Lambda code and real ASL, on DynamoDB Local, s3rver and our emulators. No mocks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,11 +16,13 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
-import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { freePort } from '../../../infra/local/ports.ts';
 import { signedFetch as signedFetchUrl } from '../../../infra/local/sigv4.ts';
 import { synthFixtureApp } from '../../fixtures/local-app/app.ts';
 
@@ -198,6 +201,38 @@ describe('the fixture app in the local cloud', () => {
     );
     expect(result.functionError).toBe('Unhandled');
     expect(JSON.stringify(result.payload)).toContain('REQUIRED_SETTING');
+  });
+});
+
+describe('SNS in the local cloud', () => {
+  it('refuses a publish to a topic the templates do not declare, as AWS does', async () => {
+    // Prepare
+    const region = cloud.assembly.placement.region;
+    const sns = new SNSClient({ endpoint: cloud.endpoints.sns, region, credentials: LOCAL_CREDENTIALS });
+    // Act
+    const publishing = sns.send(
+      new PublishCommand({ TopicArn: `arn:aws:sns:${region}:${LOCAL_ACCOUNT}:no-such-topic`, Message: 'x' }),
+    );
+    // Assess
+    await expect(publishing).rejects.toBeInstanceOf(NotFoundException);
+    sns.destroy();
+  });
+});
+
+describe('a failed start', () => {
+  it('stops the engine that started when the other one fails', async () => {
+    // Prepare: DynamoDB Local exits at once for a port above 65535; S3 gets a free port
+    const s3Port = await freePort();
+    // Act
+    const starting = startLocalCloud({ cdkOut, ports: { dynamodb: 70_000, s3: s3Port }, log: () => {} });
+    // Assess: the start fails, and S3's port is free again
+    await expect(starting).rejects.toThrow();
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(s3Port, '127.0.0.1', () => resolve());
+    });
+    await new Promise<void>((r) => again.close(() => r()));
   });
 });
 

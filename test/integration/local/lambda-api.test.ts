@@ -3,7 +3,7 @@
  * environment, cold/warm starts, timeouts, the Invoke API) and API Gateway with SigV4.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -396,8 +396,49 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       expect(own.workerCount(name)).toBe(0);
       await expect(own.invoke(name, {})).rejects.toBeInstanceOf(RuntimeStoppedError);
     });
+
+    it('starts no worker for an invocation still queued when the runtime stops', async () => {
+      // Prepare
+      const own = new LambdaRuntime({
+        functions: assembly.functions,
+        endpoints,
+        placement: assembly.placement,
+        log: () => {},
+        maxConcurrency: 1,
+      });
+      const name = fn('Sleepy').name;
+      // A first worker's start-up leaves helper threads behind; count from after one.
+      const warmUp = new LambdaRuntime({
+        functions: assembly.functions,
+        endpoints,
+        placement: assembly.placement,
+        log: () => {},
+      });
+      await warmUp.invoke(fn('EnvDump').name, {});
+      await warmUp.stop();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const threadsBefore = osThreads();
+      const inFlight = own.invoke(name, {});
+      const queued = own.invoke(name, {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(own.workerCount(name)).toBe(1);
+      // Act
+      await own.stop();
+      const [, second] = await Promise.allSettled([inFlight, queued]);
+      // Assess
+      expect(second).toMatchObject({ status: 'rejected', reason: expect.any(RuntimeStoppedError) });
+      expect(own.workerCount(name)).toBe(0);
+      // A worker the pool lost track of would still run as a thread of this process.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(osThreads()).toBeLessThanOrEqual(threadsBefore);
+    });
   });
 });
+
+/** Threads of this process (each Worker is one), from Linux's /proc. */
+function osThreads(): number {
+  return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+}
 
 function fail(): never {
   throw new Error('the fixture has no route');

@@ -51,4 +51,18 @@ describe('event patterns', () => {
     );
     expect(deleted['detail-type']).toBe('Object Deleted');
   });
+
+  it.each([
+    ['ObjectCreated:Put', 'PutObject'],
+    ['ObjectCreated:Post', 'CompleteMultipartUpload'],
+    ['ObjectCreated:Copy', 'CopyObject'],
+    ['ObjectRemoved:Delete', 'DeleteObject'],
+  ])('names the S3 operation of %s as EventBridge does (%s)', (eventName, reason) => {
+    const mapped = toEventBridgeEvent(
+      { eventName, eventTime: 'x', s3: { bucket: { name: 'b' }, object: { key: 'k' } } },
+      'us-east-1',
+      '0',
+    );
+    expect(mapped.detail).toMatchObject({ reason });
+  });
 });

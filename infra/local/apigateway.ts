@@ -150,7 +150,9 @@ async function verifySignature(
       method: req.method ?? 'GET',
       protocol: 'http:',
       hostname: (headerValue(req, 'host') ?? '').replace(/:\d+$/, ''),
-      path: decodeURIComponent(url.pathname),
+      // The path exactly as sent: the client signed its encoded form (SigV4 encodes it once more
+      // for every service but S3), so decoding it here would reject correct signatures.
+      path: (req.url ?? '/').split('?')[0] ?? '/',
       query,
       headers,
       body: body.length > 0 ? body : undefined,

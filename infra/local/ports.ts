@@ -51,3 +51,19 @@ export async function waitUntil(
     `${what} was not ready after ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`,
   );
 }
+
+/** Fails with a clear message when `port` on 127.0.0.1 is taken (some servers hang instead). */
+export function assertPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `${what} cannot listen on 127.0.0.1:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { freePort } from '../ports.ts';
+import { assertPortFree, freePort } from '../ports.ts';
 
 export interface S3Options {
   /** @default - a free port */
@@ -43,6 +43,8 @@ export interface S3EventRecord {
  * s3rver predates the SDK's default CRC32 checksums.
  */
 export async function startS3(options: S3Options = {}): Promise<S3Engine> {
+  // s3rver never settles run() when its port is taken, so check first.
+  if (options.port !== undefined) await assertPortFree(options.port, 's3rver');
   const port = options.port ?? (await freePort());
   const directory = options.dataDir ?? mkdtempSync(join(tmpdir(), 's3rver-'));
   mkdirSync(directory, { recursive: true });

@@ -84,6 +84,13 @@ describe('feature store routes', () => {
     expect(read).toMatchObject({ status: 200, body: { values: { delayRate2h: 0.3, flights2h: 40 } } });
   });
 
+  it('accepts a correctly signed request whose path has percent-encoded characters', async () => {
+    const read = await call('GET', `/features/airport-delays/${encodeURIComponent('A:B')}`);
+    // Past the signature check: the handler itself answers that nothing is stored for A:B.
+    expect(read.status).toBe(404);
+    expect(String(read.body.message)).toContain("'A:B'");
+  });
+
   it('reports a value past its TTL as missing', async () => {
     await call('PUT', '/features/airport-delays/ORD', {
       eventTime: hoursAgo(7),

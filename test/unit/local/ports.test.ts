@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { waitUntil } from '../../../infra/local/ports.ts';
+import { assertPortFree, waitUntil } from '../../../infra/local/ports.ts';
 
 describe('waitUntil', () => {
   it('gives up at the deadline when a probe never settles', async () => {
@@ -31,5 +33,21 @@ describe('waitUntil', () => {
       if (calls < 3) throw new Error('not yet');
     });
     expect(calls).toBe(3);
+  });
+});
+
+describe('assertPortFree', () => {
+  it('rejects a taken port with a message naming it, and accepts a free one', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await expect(assertPortFree(port, 's3rver')).rejects.toThrow(
+        `s3rver cannot listen on 127.0.0.1:${port}: the port is in use`,
+      );
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+    await expect(assertPortFree(port, 's3rver')).resolves.toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { type LocalCloud, type LocalCloudState, startLocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
+import { scheduledEventFor } from '../local/scheduler.ts';
 
 /** Project root (where cdk.json lives). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -146,29 +147,31 @@ export async function tickRunning(
   state: LocalCloudState,
   name?: string,
 ): Promise<{ schedule: string; target: string; result: unknown }[]> {
-  const chosen = state.schedules.filter((s) => name === undefined || s.name === name);
+  const chosen = state.schedules.filter(
+    (s) => name === undefined || s.name === name || s.arn.endsWith(`/${name}`),
+  );
   if (name !== undefined && chosen.length === 0) {
     throw new Error(
       `no schedule named '${name}'; known: ${state.schedules.map((s) => s.name).join(', ') || 'none'}`,
     );
   }
+  const region = state.placement.region;
   const lambda = new LambdaClient({
     endpoint: state.endpoints.lambda,
-    region: 'us-east-1',
+    region,
     credentials: LOCAL_CREDENTIALS,
   });
   const sfn = new SFNClient({
     endpoint: state.endpoints.stepfunctions,
-    region: 'us-east-1',
+    region,
     credentials: LOCAL_CREDENTIALS,
   });
   const results = [];
   try {
     for (const schedule of chosen) {
       for (const target of schedule.targets) {
-        const input =
-          target.input ??
-          JSON.stringify({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+        // The same event the in-process scheduler delivers.
+        const input = JSON.stringify(scheduledEventFor(schedule, target, state.placement));
         if (target.arn.includes(':states:')) {
           const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.arn, input }));
           results.push({

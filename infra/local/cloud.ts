@@ -13,11 +13,17 @@ import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
-import { endpointEnvironment, type LocalAssembly, type LocalEndpoints, type LocalSchedule } from './model.ts';
+import {
+  endpointEnvironment,
+  type LocalAssembly,
+  type LocalEndpoints,
+  type LocalPlacement,
+  type LocalSchedule,
+} from './model.ts';
 import { provision } from './provision.ts';
 import type { SageMakerEmulator } from './sagemaker/index.ts';
 import { startSageMaker } from './sagemaker/index.ts';
-import { type Scheduler, startScheduler } from './scheduler.ts';
+import { type Scheduler, scheduledEventFor, startScheduler } from './scheduler.ts';
 import { startSns } from './sns.ts';
 import { type StepFunctionsEmulator, startStepFunctions } from './stepfunctions/index.ts';
 import { startTriggers, type Triggers } from './triggers.ts';
@@ -116,9 +122,11 @@ export interface LocalCloudState {
   readonly routes: readonly string[];
   readonly schedules: readonly {
     name: string;
+    arn: string;
     expression: string;
     targets: readonly { arn: string; input?: string }[];
   }[];
+  readonly placement: LocalPlacement;
   readonly tables: readonly string[];
   readonly buckets: readonly string[];
 }
@@ -226,7 +234,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     stops.push(() => triggers.stop());
     const scheduler: Scheduler = startScheduler({
       schedules: assembly.schedules,
-      fire: (schedule: LocalSchedule, target) => fireTarget(schedule, target, lambda, stepfunctions.endpoint),
+      fire: (schedule: LocalSchedule, target) =>
+        fireTarget(schedule, target, lambda, stepfunctions.endpoint, assembly.placement),
       auto: options.runSchedules ?? false,
       log,
     });
@@ -250,9 +259,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         ),
         schedules: assembly.schedules.map((s) => ({
           name: s.name,
+          arn: s.arn,
           expression: s.expression,
           targets: s.targets,
         })),
+        placement: assembly.placement,
         tables: assembly.tables.map((t) => t.name),
         buckets: assembly.buckets.map((b) => b.name),
       };
@@ -292,23 +303,13 @@ async function fireTarget(
   target: { readonly arn: string; readonly input?: string },
   lambda: LambdaRuntime,
   stepfunctionsEndpoint: string,
+  placement: LocalPlacement,
 ): Promise<unknown> {
-  // EventBridge sends the rule's constant input, or a Scheduled Event when there is none.
-  const event: unknown = target.input
-    ? JSON.parse(target.input)
-    : {
-        version: '0',
-        id: crypto.randomUUID(),
-        'detail-type': 'Scheduled Event',
-        source: 'aws.events',
-        time: new Date().toISOString(),
-        resources: [schedule.arn],
-        detail: {},
-      };
+  const event = scheduledEventFor(schedule, target, placement);
   if (target.arn.includes(':states:')) {
     const client = new SFNClient({
       endpoint: stepfunctionsEndpoint,
-      region: 'us-east-1',
+      region: placement.region,
       credentials: LOCAL_CREDENTIALS,
     });
     try {

@@ -2,7 +2,7 @@
  * EventBridge schedules for the local cloud: fired on demand (`tick`) or, when `auto` is set, on
  * their real period. `rate(...)` runs on a timer; a `cron(...)` rule fires only on demand.
  */
-import type { LocalSchedule } from './model.ts';
+import type { LocalPlacement, LocalSchedule } from './model.ts';
 
 /** A schedule target as the rule declares it. */
 export interface ScheduleTarget {
@@ -100,5 +100,28 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     stop() {
       for (const t of timers) clearInterval(t);
     },
+  };
+}
+
+/**
+ * What EventBridge delivers to a schedule's target: the target's constant input, or else a
+ * Scheduled Event naming the rule.
+ */
+export function scheduledEventFor(
+  schedule: Pick<LocalSchedule, 'arn'>,
+  target: ScheduleTarget,
+  placement: LocalPlacement,
+): unknown {
+  if (target.input) return JSON.parse(target.input) as unknown;
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: placement.account,
+    time: new Date().toISOString(),
+    region: placement.region,
+    resources: [schedule.arn],
+    detail: {},
   };
 }

@@ -19,6 +19,7 @@ import {
 import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readState, tickRunning } from '../../../infra/cli/local.ts';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
@@ -27,6 +28,7 @@ import { signedFetch as signedFetchUrl } from '../../../infra/local/sigv4.ts';
 import { synthFixtureApp } from '../../fixtures/local-app/app.ts';
 
 let cdkOut: string;
+const stateFile = join(mkdtempSync(join(tmpdir(), 'cloud-state-')), 'cloud.json');
 let cloud: LocalCloud;
 let sfn: SFNClient;
 let doc: DynamoDBDocumentClient;
@@ -81,7 +83,7 @@ function eventsOfState(events: HistoryEvent[], state: string): string[] {
 
 beforeAll(async () => {
   cdkOut = synthFixtureApp(mkdtempSync(join(tmpdir(), 'fixture-cloud-')));
-  cloud = await startLocalCloud({ cdkOut, timeScale: 0.01, log: () => {} });
+  cloud = await startLocalCloud({ cdkOut, timeScale: 0.01, log: () => {}, stateFile });
   ({ sfn, doc, s3 } = clients(cloud));
   await s3.send(
     new PutObjectCommand({ Bucket: bucketName(), Key: 'train/part-0.csv', Body: '1,2\n0,3\n1,4\n' }),
@@ -187,11 +189,13 @@ describe('the fixture app in the local cloud', () => {
     expect(entered.slice(-2)).toEqual(['HandleFailure', 'FixtureFailed']);
   });
 
-  it('fires the schedule on tick', async () => {
+  it('fires the schedule on tick, in process and from another process through the state file', async () => {
     const first = await cloud.tick();
     const second = await cloud.tick();
     expect(first[0]?.result).toEqual({ count: 1 });
     expect(second[0]?.result).toEqual({ count: 2 });
+    const fromCli = await tickRunning(readState(stateFile));
+    expect(fromCli[0]?.result).toEqual({ count: 3 });
   });
 
   it('fails a function at init when the template does not declare a variable it needs', async () => {

@@ -22,7 +22,10 @@ export type { LambdaErrorShape } from './protocol.ts';
 
 /** Lambda caps synchronous request and response payloads at 6 MB. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
-/** AWS gives the init phase 10 seconds before it counts against the invocation. */
+/**
+ * AWS gives the init phase 10 seconds; a longer init goes on inside the first invocation and
+ * counts against the function's timeout (it is not a failure by itself).
+ */
 const INIT_ALLOWANCE_MS = 10_000;
 /** The Invoke API returns the last 4 KB of the logs with LogType=Tail. */
 const LOG_TAIL_BYTES = 4096;
@@ -288,8 +291,14 @@ class Sandbox {
     this.lines = lines;
     try {
       let initMs: number | undefined;
+      const timeoutMs = this.fn.timeoutSeconds * 1000;
       if (!this.ready) {
-        const init = await this.timed(this.next(), INIT_ALLOWANCE_MS, message.requestId);
+        const init = await this.timed(
+          this.next(),
+          INIT_ALLOWANCE_MS + timeoutMs,
+          message.requestId,
+          timeoutMs,
+        );
         if (init.type !== 'ready') {
           // A failed init discards the sandbox; the next invocation initialises again, as on AWS.
           this.kill();
@@ -298,14 +307,15 @@ class Sandbox {
         this.ready = true;
         initMs = init.initMs;
       }
-      const timeoutMs = this.fn.timeoutSeconds * 1000;
+      // Init beyond its 10 s allowance is taken from this invocation's time.
+      const remainingMs = Math.max(1, timeoutMs - Math.max(0, (initMs ?? 0) - INIT_ALLOWANCE_MS));
       const result = this.next();
       this.worker.postMessage({
         type: 'invoke',
         ...message,
-        deadlineMs: Date.now() + timeoutMs,
+        deadlineMs: Date.now() + remainingMs,
       } satisfies ToWorker);
-      const out = await this.timed(result, timeoutMs, message.requestId);
+      const out = await this.timed(result, remainingMs, message.requestId, timeoutMs);
       if (out.type === 'result') return { payload: out.payload, error: out.error, initMs };
       this.kill();
       return { error: errorOf(out), initMs };
@@ -315,9 +325,15 @@ class Sandbox {
   }
 
   /** Waits for `message` up to `ms`; past it the worker is terminated and the outcome is AWS's timeout error. */
-  private async timed(message: Promise<FromWorker>, ms: number, requestId: string): Promise<FromWorker> {
+  private async timed(
+    message: Promise<FromWorker>,
+    ms: number,
+    requestId: string,
+    /** The function's timeout, which AWS names in the message whatever share init took. */
+    reportedMs: number = ms,
+  ): Promise<FromWorker> {
     let timer: NodeJS.Timeout | undefined;
-    const seconds = (ms / 1000).toFixed(2);
+    const seconds = (reportedMs / 1000).toFixed(2);
     const timeout = new Promise<FromWorker>((resolve) => {
       timer = setTimeout(() => {
         this.emit(`${new Date().toISOString()} ${requestId} Task timed out after ${seconds} seconds`);

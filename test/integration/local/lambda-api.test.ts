@@ -327,6 +327,13 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       expect(runtime.workerCount(name)).toBe(2);
     });
 
+    it('lets an init longer than the 10 s allowance go on inside the first invocation, as AWS does', async () => {
+      const result = await runtime.invoke(fn('SlowInit').name, {}, { logType: 'Tail' });
+      expect(result.functionError).toBeUndefined();
+      expect(result.payload).toBe('initialised');
+      expect(result.logTail).toMatch(/Init Duration: 1\d{4}\.\d{2} ms/);
+    });
+
     it('times a slow function out after its 2-second timeout, and cold-starts the next invocation', async () => {
       const sleepy = fn('Sleepy').name;
       for (let i = 0; i < 2; i++) {

@@ -42,6 +42,7 @@ describe('loadAssembly on the synthesized fixture app', () => {
       'EnvDump',
       'NeedsEnv',
       'Sleepy',
+      'SlowInit',
       'Steps',
       'Writer',
     ]);

@@ -54,7 +54,9 @@ export class FeatureStore extends Construct {
     const names = new Set<string>();
     for (const g of featureGroups) {
       if (names.has(g.name))
-        throw new Error(`feature group names must be unique across use cases, got '${g.name}' twice`);
+        throw new Error(
+          `${this.node.path}: feature group names must be unique across use cases (validateUseCases checks this first), got '${g.name}' twice`,
+        );
       names.add(g.name);
     }
     const groupsJson = JSON.stringify(featureGroups);

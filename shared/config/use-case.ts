@@ -191,7 +191,11 @@ export const UseCaseSchema = z
   .strictObject({
     name: ResourceNameSchema,
     description: z.string().min(1),
-    /** Feature groups whose values are read from the online store at prediction time. */
+    /**
+     * Feature groups whose values are read from the online store at prediction time. A group's
+     * name must be unique across ALL use cases of the app, not only this one: it names the
+     * group's online-store keys, its S3 prefixes and its API path.
+     */
     featureGroups: z.array(FeatureGroupSchema).min(1),
     /** Features the caller sends with each prediction request. */
     requestFeatures: z.array(FeatureSchema).default([]),

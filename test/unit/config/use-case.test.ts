@@ -160,6 +160,48 @@ describe('use-case validation', () => {
       ]),
     ).toThrow('name: duplicates the use case in use-cases/a.ts, got "flight-delay"');
   });
+
+  it('rejects a feature group another use case already defines, naming both files', () => {
+    const other = variant((uc) => {
+      uc.name = 'flight-delay-v2';
+    });
+    let message = '';
+    try {
+      validateUseCases([
+        { source: 'use-cases/a.ts', value: demo },
+        { source: 'use-cases/b.ts', value: other },
+      ]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain('Invalid use case in use-cases/b.ts:');
+    expect(message).toContain(
+      `featureGroups[0].name: duplicates the feature group of use case 'flight-delay' in use-cases/a.ts; feature-group names must be unique across use cases, got "${demo.featureGroups[0]?.name}"`,
+    );
+    expect(message).not.toContain('\n    at ');
+  });
+
+  it('reports the problems of every file together', () => {
+    const broken = variant((uc) => {
+      uc.name = 'Bad Name';
+    });
+    const clash = variant((uc) => {
+      uc.name = 'flight-delay-v2';
+    });
+    let message = '';
+    try {
+      validateUseCases([
+        { source: 'use-cases/a.ts', value: demo },
+        { source: 'use-cases/b.ts', value: broken },
+        { source: 'use-cases/c.ts', value: clash },
+      ]);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('Invalid use case in use-cases/b.ts:\n  name:');
+    expect(message).toContain('Invalid use case in use-cases/c.ts:\n  featureGroups[0].name: duplicates');
+  });
 });
 
 describe('stage configuration', () => {

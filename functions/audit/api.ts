@@ -3,6 +3,7 @@
  * its parameters with zod and makes one call into shared/ledger.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -20,6 +21,7 @@ import {
   ServedAtParamsSchema,
   servedAt,
 } from '../../shared/ledger/queries.ts';
+import { lazySignatureChecker } from '../../shared/ledger/signing.ts';
 import { verifyLedger } from '../../shared/ledger/verify.ts';
 import { httpHandler, parseParams } from '../shared/http.ts';
 import { loadEnv, tracer } from '../shared/observability.ts';
@@ -28,6 +30,8 @@ const EnvSchema = z.object({
   LEDGER_TABLE: z.string().min(1),
   LEDGER_CHAIN: z.string().min(1).default('main'),
   AUDIT_ARCHIVE_BUCKET: z.string().min(1),
+  /** The ledger's signing key: verify checks every event's signature with its public key. */
+  LEDGER_SIGNING_KEY: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
 });
 const env = loadEnv(EnvSchema);
 
@@ -37,6 +41,7 @@ const ledger = {
   chain: env.LEDGER_CHAIN,
 };
 const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
+const signatures = lazySignatureChecker(tracer.captureAWSv3Client(new KMSClient({})), env.LEDGER_SIGNING_KEY);
 
 type Route = (event: APIGatewayProxyEvent) => Promise<unknown>;
 
@@ -53,9 +58,12 @@ const routes: Record<string, Route> = {
   },
   [AUDIT_ROUTES.events.path]: (e) =>
     eventsInRange(ledger, parseParams(EventsInRangeSchema, e.queryStringParameters)),
-  [AUDIT_ROUTES.verify.path]: (e) => {
+  [AUDIT_ROUTES.verify.path]: async (e) => {
     const p = parseParams(VerifyParamsSchema, e.queryStringParameters);
-    return verifyLedger(ledger, p.archive === 'true' ? archive : undefined);
+    return verifyLedger(
+      { ...ledger, signatures: await signatures() },
+      p.archive === 'true' ? archive : undefined,
+    );
   },
 };
 

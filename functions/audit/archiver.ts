@@ -9,14 +9,23 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { archiveBatch } from '../../shared/ledger/archive.ts';
+import { lazySignatureChecker } from '../../shared/ledger/signing.ts';
 import { loadEnv, logger, metrics, tracer } from '../shared/observability.ts';
 
-const env = loadEnv(z.object({ AUDIT_ARCHIVE_BUCKET: z.string().min(1) }));
+const env = loadEnv(
+  z.object({
+    AUDIT_ARCHIVE_BUCKET: z.string().min(1),
+    /** Only events signed with this key are archived. */
+    LEDGER_SIGNING_KEY: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
+  }),
+);
 const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
+const signatures = lazySignatureChecker(tracer.captureAWSv3Client(new KMSClient({})), env.LEDGER_SIGNING_KEY);
 
 type StreamEvent = z.infer<typeof DynamoDBStreamSchema>;
 
@@ -35,10 +44,11 @@ export const handler = middy<StreamEvent>()
         ...(r.dynamodb.NewImage ? { newImage: r.dynamodb.NewImage } : {}),
       })),
       new Date(),
+      await signatures(),
     );
-    // Writers only insert: a modified or removed event means someone bypassed the append path.
+    // Writers only insert signed events: anything else means someone bypassed the append path.
     for (const signal of result.tamperSignals)
-      logger.error('ledger record changed after append', { ...signal });
+      logger.error('ledger record written outside the append path', { ...signal });
     metrics.addMetric('ArchivedEvents', MetricUnit.Count, result.events);
     metrics.addMetric('LedgerTamperSignals', MetricUnit.Count, result.tamperSignals.length);
   });

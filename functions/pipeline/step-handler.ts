@@ -7,13 +7,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { LedgerLocation } from '../../shared/ledger/append.ts';
+import type { LedgerWriter } from '../../shared/ledger/append.ts';
+import { kmsSigner } from '../../shared/ledger/signing.ts';
 import { PipelineStateError } from '../../shared/pipeline/state.ts';
 import { formatProblems, toFieldProblems } from '../../shared/validation.ts';
 import { logger, metrics, tracer } from '../shared/observability.ts';
@@ -54,7 +56,16 @@ export function documentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
 }
 
-/** The ledger the pipeline appends to. */
-export function ledgerLocation(env: { LEDGER_TABLE: string; LEDGER_CHAIN: string }): LedgerLocation {
-  return { client: documentClient(), tableName: env.LEDGER_TABLE, chain: env.LEDGER_CHAIN };
+/** The ledger the pipeline appends to, signing with the ledger's KMS key (AWS_ENDPOINT_URL_KMS). */
+export function ledgerLocation(env: {
+  LEDGER_TABLE: string;
+  LEDGER_CHAIN: string;
+  LEDGER_SIGNING_KEY: string;
+}): LedgerWriter {
+  return {
+    client: documentClient(),
+    tableName: env.LEDGER_TABLE,
+    chain: env.LEDGER_CHAIN,
+    signer: kmsSigner(tracer.captureAWSv3Client(new KMSClient({})), env.LEDGER_SIGNING_KEY),
+  };
 }

@@ -73,7 +73,10 @@ export class Audit extends Construct {
       timeout: Duration.minutes(1),
       memorySize: 256,
       invocation: 'async',
-      environment: { AUDIT_ARCHIVE_BUCKET: props.auditArchive.bucketName },
+      environment: {
+        AUDIT_ARCHIVE_BUCKET: props.auditArchive.bucketName,
+        LEDGER_SIGNING_KEY: props.ledger.signingKey.keyArn,
+      },
     });
     const deadLetters = this.archiver.deadLetterQueue;
     if (!deadLetters) throw new Error('the archiver must have a dead-letter queue');
@@ -99,6 +102,7 @@ export class Audit extends Construct {
     // The stream is encrypted with the ledger's key.
     props.encryptionKey.grantDecrypt(this.archiver.fn);
     this.archiver.fn.addToRolePolicy(props.ledger.denyMutationStatement());
+    props.ledger.signingKey.grant(this.archiver.fn, 'kms:GetPublicKey');
 
     // Build: the query function, read-only like an auditor.
     this.queries = new MlopsFunction(this, 'Queries', {
@@ -112,6 +116,7 @@ export class Audit extends Construct {
         LEDGER_TABLE: props.ledger.table.tableName,
         LEDGER_CHAIN: props.chain ?? 'main',
         AUDIT_ARCHIVE_BUCKET: props.auditArchive.bucketName,
+        LEDGER_SIGNING_KEY: props.ledger.signingKey.keyArn,
       },
     });
     props.ledger.grantRead(this.queries.fn);

@@ -1,7 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER_INDEX_NAMES } from '../../shared/ledger/index-names.ts';
 
@@ -105,6 +106,12 @@ export const LEDGER_MUTATING_ACTIONS = [
   'dynamodb:DeleteResourcePolicy',
 ] as const;
 
+/**
+ * The principal tag that marks a ledger writer; the signing key's policy refuses kms:Sign to any
+ * principal without it, whatever its IAM policies allow.
+ */
+export const LEDGER_WRITER_TAG = { key: 'mlops:ledger-writer', value: 'true' } as const;
+
 /** Read actions an auditor needs on the ledger and its indexes. */
 export const LEDGER_READ_ACTIONS = [
   'dynamodb:GetItem',
@@ -121,6 +128,12 @@ export const LEDGER_READ_ACTIONS = [
  * and streams new items to the archiver.
  */
 export class LedgerTable extends MlopsTable {
+  /**
+   * The asymmetric key (ECC_NIST_P256, SIGN_VERIFY) whose signature every event's hash carries.
+   * Only principals granted through `grantAppend` may sign with it; verifiers need its public key.
+   */
+  readonly signingKey: kms.Key;
+
   constructor(scope: Construct, id: string, props: LedgerTableProps) {
     super(scope, id, {
       encryptionKey: props.encryptionKey,
@@ -131,6 +144,27 @@ export class LedgerTable extends MlopsTable {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
     });
+    // Retained like the ledger: without the key's public half, past signatures cannot be checked.
+    // Asymmetric keys cannot rotate; a new key would be a new chain of trust.
+    this.signingKey = new kms.Key(this, 'SigningKey', {
+      description: 'Signs every lineage ledger event hash; only the ledger writers may use it',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: RemovalPolicy.RETAIN,
+      pendingWindow: Duration.days(30),
+    });
+    this.signingKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyLedgerWritersSign',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: {
+          StringNotEquals: { [`aws:PrincipalTag/${LEDGER_WRITER_TAG.key}`]: LEDGER_WRITER_TAG.value },
+        },
+      }),
+    );
   }
 
   /** ARNs of the table's indexes, one by one (no wildcard). */
@@ -139,23 +173,32 @@ export class LedgerTable extends MlopsTable {
   }
 
   /**
-   * Lets `grantee` append events and nothing else: PutItem and ConditionCheckItem (what
-   * TransactWriteItems authorizes per item), GetItem and Query to read the head, and encryption
-   * with the table's key. An explicit Deny of every item mutation keeps any other grant (a broad
-   * managed policy, say) from ever allowing an update or delete on the ledger.
+   * Lets `grantee` (a role) append events and nothing else: PutItem and ConditionCheckItem (what
+   * TransactWriteItems authorizes per item), GetItem and Query to read the head, encryption with
+   * the table's key, and kms:Sign with the signing key (the role is tagged as a ledger writer,
+   * which the key's policy requires). An explicit Deny of every item mutation keeps any other
+   * grant (a broad managed policy, say) from ever allowing an update or delete on the ledger.
    */
   grantAppend(grantee: iam.IGrantable): iam.Grant {
+    const role = grantee.grantPrincipal;
+    if (!(role instanceof iam.Role)) {
+      throw new Error(
+        `${this.node.path}: grantAppend needs an IAM role it can tag as a ledger writer, got ${role.constructor.name}`,
+      );
+    }
     const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       resourceArns: [this.table.tableArn],
     });
     this.encryptionKey.grantEncryptDecrypt(grantee);
+    this.signingKey.grant(grantee, 'kms:Sign');
+    Tags.of(role).add(LEDGER_WRITER_TAG.key, LEDGER_WRITER_TAG.value);
     grantee.grantPrincipal.addToPrincipalPolicy(this.denyMutationStatement());
     return grant;
   }
 
-  /** Lets `grantee` read the ledger, its indexes and its key; nothing else. */
+  /** Lets `grantee` read the ledger, its indexes, its key and the signing key's public half. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     const grant = iam.Grant.addToPrincipal({
       grantee,
@@ -163,10 +206,11 @@ export class LedgerTable extends MlopsTable {
       resourceArns: [this.table.tableArn, ...this.indexArns],
     });
     this.encryptionKey.grantDecrypt(grantee);
+    this.signingKey.grant(grantee, 'kms:GetPublicKey', 'kms:DescribeKey');
     return grant;
   }
 
-  /** The read-only statements, for a managed policy: ledger and index reads, key decrypt. */
+  /** The read-only statements, for a managed policy: ledger and index reads, key decrypt, public key. */
   readStatements(): iam.PolicyStatement[] {
     return [
       new iam.PolicyStatement({
@@ -178,6 +222,11 @@ export class LedgerTable extends MlopsTable {
         sid: 'DecryptLedger',
         actions: ['kms:Decrypt', 'kms:DescribeKey'],
         resources: [this.encryptionKey.keyArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CheckLedgerSignatures',
+        actions: ['kms:GetPublicKey', 'kms:Verify', 'kms:DescribeKey'],
+        resources: [this.signingKey.keyArn],
       }),
     ];
   }

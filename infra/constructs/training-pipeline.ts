@@ -243,6 +243,7 @@ export class TrainingPipeline extends Construct {
       USE_CASE_CONFIG: useCaseJson,
       STAGE_REQUIRE_APPROVAL: String(stage.requireApproval),
       LEDGER_TABLE: props.ledger.table.tableName,
+      LEDGER_SIGNING_KEY: props.ledger.signingKey.keyArn,
       DATASETS_BUCKET: props.datasetsBucket.bucketName,
       OFFLINE_BUCKET: props.offlineBucket.bucketName,
       ARTIFACTS_BUCKET: props.artifactsBucket.bucketName,

@@ -13,12 +13,13 @@ import { join, resolve } from 'node:path';
 import { LOCAL_ACCOUNT } from './engines/credentials.ts';
 import type {
   LocalAssembly,
-  LocalBucket,
   LocalEventRule,
   LocalFunction,
   LocalIndex,
   LocalKey,
+  LocalObjectLock,
   LocalPlacement,
+  LocalResourceRef,
   LocalRoute,
   LocalSchedule,
   LocalStateMachine,
@@ -647,6 +648,12 @@ export function loadAssembly(cdkOutDir: string, options: LoadAssemblyOptions = {
     buckets: reader.simple('AWS::S3::Bucket', (stack, id) => ({
       arn: resolver.attribute(stack, id, 'Arn'),
       eventBridge: eventBridgeEnabled(stack.resources[id]),
+      ...objectLockOf(stack.resources[id]),
+    })),
+    keys: reader.simple('AWS::KMS::Key', (stack, id) => ({
+      arn: resolver.attribute(stack, id, 'Arn'),
+      keySpec: stringProperty(stack.resources[id], 'KeySpec') ?? 'SYMMETRIC_DEFAULT',
+      keyUsage: stringProperty(stack.resources[id], 'KeyUsage') ?? 'ENCRYPT_DECRYPT',
     })),
     stateMachines: reader.stateMachines(),
     routes: [...reader.restRoutes(), ...reader.httpRoutes()],
@@ -659,6 +666,30 @@ export function loadAssembly(cdkOutDir: string, options: LoadAssemblyOptions = {
     streamMappings: reader.streamMappings(),
     warnings: reader.warnings,
   };
+}
+
+/** A literal string property of a resource (KeySpec, KeyUsage: never intrinsics in practice). */
+function stringProperty(resource: CfnResource | undefined, name: string): string | undefined {
+  const value = resource?.Properties?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A bucket's Object Lock default retention, when it has Object Lock on with one. */
+function objectLockOf(resource: CfnResource | undefined): { objectLock?: LocalObjectLock } {
+  const props = resource?.Properties;
+  if (props?.ObjectLockEnabled !== true) return {};
+  const config = props.ObjectLockConfiguration;
+  const rule = isObject(config) && isObject(config.Rule) ? config.Rule : undefined;
+  const retention = rule && isObject(rule.DefaultRetention) ? rule.DefaultRetention : undefined;
+  const mode = retention?.Mode === 'COMPLIANCE' ? 'COMPLIANCE' : 'GOVERNANCE';
+  const days =
+    typeof retention?.Days === 'number'
+      ? retention.Days
+      : typeof retention?.Years === 'number'
+        ? retention.Years * 365
+        : 0;
+  // Object Lock without a default retention protects nothing until an object gets its own.
+  return days > 0 ? { objectLock: { mode, days } } : {};
 }
 
 /** Whether a bucket resource sends its events to EventBridge. */
@@ -697,15 +728,16 @@ class AssemblyReader {
     return isObject(out) ? out : {};
   }
 
-  simple(
+  /** Resources of one type as `LocalResourceRef`s, with the attributes `more` reads. */
+  simple<T extends { arn: string }>(
     type: string,
-    arn: (stack: StackInfo, id: string) => { arn: string; eventBridge?: boolean },
-  ): (LocalBucket & LocalTopic)[] {
+    more: (stack: StackInfo, id: string) => T,
+  ): (Omit<LocalResourceRef, 'arn'> & T)[] {
     return this.each([type]).map(({ stack, id }) => ({
       stack: stack.name,
       logicalId: id,
       name: this.resolver.physicalName(stack, id),
-      ...arn(stack, id),
+      ...more(stack, id),
     }));
   }
 

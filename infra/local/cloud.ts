@@ -12,6 +12,7 @@ import { loadAssembly } from './assembly.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';
+import { startKms } from './kms.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import {
   endpointEnvironment,
@@ -37,6 +38,7 @@ export interface LocalPorts {
   readonly stepfunctions?: number;
   readonly sagemaker?: number;
   readonly sns?: number;
+  readonly kms?: number;
 }
 
 export interface LocalCloudOptions {
@@ -129,6 +131,8 @@ export interface LocalCloudState {
   readonly placement: LocalPlacement;
   readonly tables: readonly string[];
   readonly buckets: readonly string[];
+  /** The template's KMS keys (the ledger's signing key among them). */
+  readonly keys: readonly { logicalId: string; arn: string; keySpec: string }[];
 }
 
 /** Starts the local cloud for a synthesized assembly. */
@@ -158,7 +162,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         dynamodbMs = performance.now() - t0;
         return engine;
       }),
-      startS3({ port: options.ports?.s3, dataDir: dataDir ? join(dataDir, 's3') : undefined }),
+      startS3({
+        port: options.ports?.s3,
+        dataDir: dataDir ? join(dataDir, 's3') : undefined,
+        objectLock: new Map(
+          assembly.buckets.flatMap((b) => (b.objectLock ? [[b.name, b.objectLock] as const] : [])),
+        ),
+      }),
     ]);
     // Register whichever engine started before failing, so the one that did is not leaked.
     for (const engine of [dynamodbStart, s3Start]) {
@@ -182,6 +192,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
     stops.push(() => sns.stop());
     await createTopics(assembly, sns.endpoint);
+    const kms = await startKms({
+      keys: assembly.keys,
+      placement: assembly.placement,
+      port: options.ports?.kms,
+      dataDir: dataDir ? join(dataDir, 'kms') : undefined,
+    });
+    stops.push(() => kms.stop());
     const sagemaker = await startSageMaker({
       s3Endpoint: s3.endpoint,
       placement: assembly.placement,
@@ -215,6 +232,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sagemaker: sagemaker.endpoint,
       sagemakerRuntime: sagemaker.runtimeEndpoint,
       sns: sns.endpoint,
+      kms: kms.endpoint,
     };
     lambda.setEndpoints(endpoints, assembly.placement);
     const api: ApiGateway = await startApiGateway({
@@ -266,6 +284,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         placement: assembly.placement,
         tables: assembly.tables.map((t) => t.name),
         buckets: assembly.buckets.map((b) => b.name),
+        keys: assembly.keys.map((k) => ({ logicalId: k.logicalId, arn: k.arn, keySpec: k.keySpec })),
       };
       const stateFile = options.stateFile;
       writeFileSync(stateFile, JSON.stringify(state, null, 2));

@@ -1,5 +1,6 @@
 /** HTTP plumbing shared by the local emulators: reading bodies, listening and closing. */
-import type { IncomingMessage, Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Reads a whole request body. */
@@ -55,4 +56,33 @@ export class AwsApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Sends an AWS JSON 1.1 response with a request ID. */
+export function sendAwsJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-requestid': randomUUID(),
+    ...headers,
+  });
+  res.end(toAwsJson(body));
+}
+
+/** Sends `error` in the AWS JSON protocols' error shape, which the SDKs turn back into its code. */
+export function sendAwsJsonError(
+  res: ServerResponse,
+  error: AwsApiError,
+  extra: Record<string, unknown> = {},
+): void {
+  sendAwsJson(
+    res,
+    error.statusCode,
+    { __type: error.code, message: error.message, Message: error.message, ...extra },
+    { 'x-amzn-errortype': error.code },
+  );
 }

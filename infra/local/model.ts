@@ -82,6 +82,26 @@ export interface LocalTable extends LocalResourceRef {
 export interface LocalBucket extends LocalResourceRef {
   /** The bucket sends its events to EventBridge (NotificationConfiguration.EventBridgeConfiguration). */
   readonly eventBridge?: boolean;
+  /**
+   * Object Lock with a default retention: objects cannot be replaced or deleted until it ends.
+   * @default - no Object Lock
+   */
+  readonly objectLock?: LocalObjectLock;
+}
+
+/** A bucket's Object Lock default retention. */
+export interface LocalObjectLock {
+  readonly mode: 'GOVERNANCE' | 'COMPLIANCE';
+  /** Default retention, in days (a retention in years is converted at 365 days a year). */
+  readonly days: number;
+}
+
+/** A KMS key the template declares. */
+export interface LocalKmsKey extends LocalResourceRef {
+  /** `SYMMETRIC_DEFAULT`, `ECC_NIST_P256`... */
+  readonly keySpec: string;
+  /** `ENCRYPT_DECRYPT` or `SIGN_VERIFY`. */
+  readonly keyUsage: string;
 }
 
 export interface LocalStateMachine extends LocalResourceRef {
@@ -168,6 +188,7 @@ export interface LocalAssembly {
   readonly functions: readonly LocalFunction[];
   readonly tables: readonly LocalTable[];
   readonly buckets: readonly LocalBucket[];
+  readonly keys: readonly LocalKmsKey[];
   readonly stateMachines: readonly LocalStateMachine[];
   readonly routes: readonly LocalRoute[];
   readonly schedules: readonly LocalSchedule[];
@@ -194,6 +215,7 @@ export interface LocalEndpoints {
   readonly sagemaker: string;
   readonly sagemakerRuntime: string;
   readonly sns: string;
+  readonly kms: string;
 }
 
 /** Environment variables that point every AWS SDK v3 client at the emulators. */
@@ -210,6 +232,7 @@ export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement
     AWS_ENDPOINT_URL_SAGEMAKER: e.sagemaker,
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: e.sagemakerRuntime,
     AWS_ENDPOINT_URL_SNS: e.sns,
+    AWS_ENDPOINT_URL_KMS: e.kms,
     // s3rver predates the SDK's default CRC32 checksums.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

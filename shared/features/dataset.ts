@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { modelFeatures, type UseCase } from '../config/use-case.ts';
-import { type AppendResult, appendEvent, type LedgerLocation } from '../ledger/append.ts';
+import { type AppendResult, appendEvent, type LedgerWriter } from '../ledger/append.ts';
 import type { DatasetBuilt } from '../ledger/events.ts';
 import {
   addDays,
@@ -241,7 +241,7 @@ export function datasetBuiltEvent(manifest: DatasetManifest, actor: string, runI
 
 /** Records a built dataset in the lineage ledger. */
 export function recordDatasetBuilt(
-  ledger: LedgerLocation,
+  ledger: LedgerWriter,
   manifest: DatasetManifest,
   actor: string,
   runId?: string,

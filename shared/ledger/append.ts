@@ -27,6 +27,7 @@ import {
   parseEventItem,
   toEventItem,
 } from './items.ts';
+import type { LedgerSigner } from './signing.ts';
 
 /** Where the ledger lives. */
 export interface LedgerLocation {
@@ -40,6 +41,12 @@ export interface LedgerLocation {
    * @default 'main'
    */
   readonly chain?: string;
+}
+
+/** Where the ledger lives and how its writers sign: what an append needs. */
+export interface LedgerWriter extends LedgerLocation {
+  /** Signs each event's hash with the writers' KMS key; verify rejects an unsigned event. */
+  readonly signer: LedgerSigner;
 }
 
 /** How hard an appender retries when another writer advanced the head first. */
@@ -159,7 +166,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * content returns the existing record; the same eventId with other content is refused.
  */
 export async function appendEvent(
-  loc: LedgerLocation,
+  loc: LedgerWriter,
   input: unknown,
   retry: AppendRetryOptions = {},
 ): Promise<AppendResult> {
@@ -177,7 +184,10 @@ export async function appendEvent(
     const head = await readHead(loc);
     const seq = (head?.seq ?? 0) + 1;
     const prevHash = head?.hash ?? GENESIS_HASH;
-    const record: LedgerRecord = { chain, seq, prevHash, hash: linkHash(prevHash, canonical), event };
+    const hash = linkHash(prevHash, canonical);
+    // Signed per attempt: a lost race changes seq and prevHash, so the hash too.
+    const { signature, keyArn } = await loc.signer.sign(hash);
+    const record: LedgerRecord = { chain, seq, prevHash, hash, event, signature, signingKey: keyArn };
     try {
       await loc.client.send(
         new TransactWriteCommand({

@@ -18,6 +18,7 @@ import {
 import { z } from 'zod';
 import { IsoTimeSchema, Sha256Schema } from './events.ts';
 import { EVENT_SK_PREFIX, GUARD_SK_PREFIX, HEAD_SK, SEQ_DIGITS } from './items.ts';
+import type { SignatureChecker } from './signing.ts';
 
 /** An archived copy of one event item. */
 export const ArchivedEventSchema = z.strictObject({
@@ -26,6 +27,9 @@ export const ArchivedEventSchema = z.strictObject({
   prevHash: Sha256Schema,
   hash: Sha256Schema,
   event: z.string().min(2),
+  /** The writers' signature of `hash` (base64 DER) and the key that made it. */
+  signature: z.string().min(1),
+  signingKey: z.string().min(1),
 });
 export type ArchivedEvent = z.infer<typeof ArchivedEventSchema>;
 
@@ -52,11 +56,15 @@ export interface LedgerChange {
   readonly newImage?: Record<string, unknown>;
 }
 
-/** A change writers never make: an event or idempotency item modified or removed. */
+/**
+ * A change writers never make: an event or idempotency item modified or removed, or an event
+ * inserted without a valid signature (someone with table access appending behind the writers).
+ */
 export interface TamperSignal {
-  readonly eventName: 'MODIFY' | 'REMOVE';
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
   readonly pk: string;
   readonly sk: string;
+  readonly reason: string;
 }
 
 /** What one batch wrote. */
@@ -83,15 +91,20 @@ function chainOf(pk: unknown): string | undefined {
 }
 
 /**
- * Archives one stream batch: each inserted event, then the newest head of each chain as a digest.
- * Objects are put again on a retried batch, which Object Lock keeps as versions of identical bytes.
+ * Archives one stream batch: each inserted event whose signature checks out, then the newest head
+ * of each chain as a digest when that head is an event archived in this batch. An unsigned event
+ * is not archived, and no digest vouches for a head on it: the archive only holds what the
+ * writers signed. Objects are put again on a retried batch, which Object Lock keeps as versions
+ * of identical bytes.
  */
 export async function archiveBatch(
   loc: ArchiveLocation,
   changes: readonly LedgerChange[],
   now: Date,
+  signatures: SignatureChecker,
 ): Promise<ArchiveBatchResult> {
   const heads = new Map<string, { seq: number; hash: string }>();
+  const signedHashes = new Set<string>();
   const tamperSignals: TamperSignal[] = [];
   let events = 0;
   for (const change of changes) {
@@ -101,7 +114,12 @@ export async function archiveBatch(
     if (chain === undefined) continue;
     const isRecordItem = sk.startsWith(EVENT_SK_PREFIX) || sk.startsWith(GUARD_SK_PREFIX);
     if (change.eventName !== 'INSERT' && isRecordItem) {
-      tamperSignals.push({ eventName: change.eventName, pk, sk });
+      tamperSignals.push({
+        eventName: change.eventName,
+        pk,
+        sk,
+        reason: 'ledger items are never changed after append',
+      });
       continue;
     }
     const image = change.newImage;
@@ -113,19 +131,38 @@ export async function archiveBatch(
         heads.set(chain, { seq, hash });
       }
     } else if (sk.startsWith(EVENT_SK_PREFIX)) {
+      const { signature, signingKey } = image;
+      const signed =
+        typeof signature === 'string' &&
+        signingKey === signatures.keyArn &&
+        typeof image.hash === 'string' &&
+        signatures.check(image.hash, signature);
+      if (!signed) {
+        tamperSignals.push({
+          eventName: 'INSERT',
+          pk,
+          sk,
+          reason: 'the event is not signed with the ledger key',
+        });
+        continue;
+      }
       const archived = ArchivedEventSchema.parse({
         chain,
         seq: image.seq,
         prevHash: image.prevHash,
         hash: image.hash,
         event: image.event,
+        signature,
+        signingKey,
       });
       await put(loc, archivedEventKey(chain, archived.seq), archived);
+      signedHashes.add(archived.hash);
       events++;
     }
   }
   const digests: ChainDigest[] = [];
   for (const [chain, head] of heads) {
+    if (!signedHashes.has(head.hash)) continue;
     const digest: ChainDigest = { chain, seq: head.seq, hash: head.hash, at: now.toISOString() };
     await put(loc, digestKey(chain, head.seq), digest);
     digests.push(digest);
@@ -133,15 +170,26 @@ export async function archiveBatch(
   return { events, digests, tamperSignals };
 }
 
-async function put(loc: ArchiveLocation, key: string, body: unknown): Promise<void> {
-  await loc.s3.send(
-    new PutObjectCommand({
-      Bucket: loc.bucket,
-      Key: key,
-      Body: JSON.stringify(body),
-      ContentType: 'application/json',
-    }),
-  );
+/**
+ * Puts an archive object. Where the store refuses to replace an object in retention (the local
+ * emulator; a bucket policy could too), the object already there is accepted when it records the
+ * same link, as a retried batch would write it (a digest differs only in its `at`).
+ */
+async function put(loc: ArchiveLocation, key: string, body: ArchivedEvent | ChainDigest): Promise<void> {
+  try {
+    await loc.s3.send(
+      new PutObjectCommand({
+        Bucket: loc.bucket,
+        Key: key,
+        Body: JSON.stringify(body),
+        ContentType: 'application/json',
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'AccessDenied') throw e;
+    const existing = JSON.parse(await getText(loc, key)) as Partial<ArchivedEvent & ChainDigest>;
+    if (existing.seq !== body.seq || existing.hash !== body.hash) throw e;
+  }
 }
 
 async function listKeys(loc: ArchiveLocation, prefix: string): Promise<string[]> {

@@ -305,4 +305,8 @@ export interface LedgerRecord<E extends LedgerEvent = LedgerEvent> {
   /** `sha256(prevHash + canonical(event))`, hex. */
   readonly hash: string;
   readonly event: E;
+  /** ECDSA P-256 signature of `hash` by the writers' KMS key, DER in base64 (see `signing.ts`). */
+  readonly signature?: string;
+  /** ARN of the key that made `signature`. */
+  readonly signingKey?: string;
 }

@@ -97,13 +97,15 @@ export function toEventItem(record: LedgerRecord, canonical: string): Record<str
     hash: record.hash,
     event: canonical,
     ...indexAttributes(record.event),
+    ...(record.signature === undefined ? {} : { signature: record.signature }),
+    ...(record.signingKey === undefined ? {} : { signingKey: record.signingKey }),
   };
 }
 
 /** Reads the event of a stored item, or throws LedgerIntegrityError naming the item. */
 export function parseEventItem(item: Record<string, unknown>): LedgerRecord & { readonly canonical: string } {
   const where = `${String(item.pk)}/${String(item.sk)}`;
-  const { pk, seq, prevHash, hash, event } = item;
+  const { pk, seq, prevHash, hash, event, signature, signingKey } = item;
   if (typeof pk !== 'string' || !pk.startsWith('CHAIN#')) throw new LedgerIntegrityError(`${where}: bad pk`);
   if (typeof seq !== 'number' || typeof prevHash !== 'string' || typeof hash !== 'string') {
     throw new LedgerIntegrityError(`${where}: seq, prevHash or hash is missing`);
@@ -117,7 +119,16 @@ export function parseEventItem(item: Record<string, unknown>): LedgerRecord & { 
   }
   const parsed = LedgerEventSchema.safeParse(json);
   if (!parsed.success) throw new LedgerIntegrityError(`${where}: the event body is not a valid ledger event`);
-  return { chain: pk.slice('CHAIN#'.length), seq, prevHash, hash, event: parsed.data, canonical: event };
+  return {
+    chain: pk.slice('CHAIN#'.length),
+    seq,
+    prevHash,
+    hash,
+    event: parsed.data,
+    canonical: event,
+    ...(typeof signature === 'string' ? { signature } : {}),
+    ...(typeof signingKey === 'string' ? { signingKey } : {}),
+  };
 }
 
 /** Canonical JSON of an event, mapping a canonicalization failure to a caller error. */

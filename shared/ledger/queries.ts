@@ -368,11 +368,22 @@ export async function eventsInRange(loc: LedgerLocation, params: EventsInRange):
   const { limit, cursor } = parsed.data;
   const from = toAt(parsed.data.from);
   const to = toAt(parsed.data.to);
-  if (from > to) throw new InvalidInputError(`from (${from}) is after to (${to})`);
+  if (from > to) {
+    throw new InvalidInputError(`from (${from}) is after to (${to})`, [
+      { field: 'to', problem: `must not be before from (${from})`, got: JSON.stringify(to) },
+    ]);
+  }
   const days = daysBetween(from, to);
   if (days.length > MAX_RANGE_DAYS) {
     throw new InvalidInputError(
       `the range covers ${days.length} days; query at most ${MAX_RANGE_DAYS} at a time`,
+      [
+        {
+          field: 'to',
+          problem: `must be within ${MAX_RANGE_DAYS} calendar days of from (the range covers ${days.length}); query a shorter range`,
+          got: JSON.stringify(to),
+        },
+      ],
     );
   }
   let dayIndex = 0;

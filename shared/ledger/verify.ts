@@ -19,6 +19,13 @@ import {
   seqOfSk,
 } from './items.ts';
 import { queryAll } from './queries.ts';
+import type { SignatureChecker } from './signing.ts';
+
+/** A ledger to verify, and the public key its events must be signed with. */
+export interface VerifiableLedger extends LedgerLocation {
+  /** Checks each event's signature (see `kmsSignatureChecker`). */
+  readonly signatures: SignatureChecker;
+}
 
 /** What kind of damage a bad link shows. */
 export type ChainProblemKind =
@@ -26,7 +33,7 @@ export type ChainProblemKind =
   | 'hash-mismatch'
   /** A sequence number is missing: an event was deleted. */
   | 'missing-event'
-  /** An event hashes correctly but does not belong to the chain: inserted or replaced with a recomputed hash, or beyond the head. */
+  /** An event does not belong to the chain: unsigned or wrongly signed, inserted or replaced with a recomputed hash, or beyond the head. */
   | 'forged-event'
   /** An event sits at the wrong position: its seq attribute or its prevHash points elsewhere in the chain (swapped). */
   | 'broken-order'
@@ -71,13 +78,15 @@ const LINK_ATTRIBUTES = ['at', 'day', 'modelVersion', 'datasetHash', 'endpointNa
 
 /**
  * Verifies one chain from its raw items: `events` (any order), the head item and the idempotency
- * items. Pure, so it runs the same on a table export or an archive copy.
+ * items, checking each event's signature with `signatures`. Pure, so it runs the same on a table
+ * export or an archive copy.
  */
 export function verifyItems(
   chain: string,
   events: readonly Item[],
   head: Item | undefined,
-  guards: readonly Item[] = [],
+  guards: readonly Item[],
+  signatures: SignatureChecker,
 ): VerifyReport {
   const sorted = [...events].sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1));
   const headView =
@@ -100,7 +109,7 @@ export function verifyItems(
   let expected = 1;
   let prevHash = GENESIS_HASH;
   let prevItem: Item | undefined;
-  for (const item of sorted) {
+  for (const [index, item] of sorted.entries()) {
     const checked = expected - 1;
     const skSeq = seqOfSk(String(item.sk));
     if (skSeq === undefined) {
@@ -141,11 +150,14 @@ export function verifyItems(
         found: recomputed,
       });
     }
+    const problem = checkBody(skSeq, item, body);
+    if (problem) return fail(checked, problem);
+    // Before the links: a forger with table access can chain an event correctly, but not sign it.
+    const unsigned = checkSignature(skSeq, item, item.hash, signatures, sorted[index + 1]);
+    if (unsigned) return fail(checked, unsigned);
     if (storedPrev !== prevHash) {
       return fail(checked, classifyBrokenLink(skSeq, storedPrev, prevHash, prevItem, positionOfHash));
     }
-    const problem = checkBody(skSeq, item, body);
-    if (problem) return fail(checked, problem);
     prevHash = item.hash;
     prevItem = item;
     expected = skSeq + 1;
@@ -182,6 +194,33 @@ export function verifyItems(
   const guardProblem = checkGuards(sorted, guards);
   if (guardProblem) return fail(last, guardProblem);
   return { chain, ok: true, eventsChecked: last, head: headView };
+}
+
+function checkSignature(
+  seq: number,
+  item: Item,
+  hash: string,
+  signatures: SignatureChecker,
+  next: Item | undefined,
+): ChainProblem | undefined {
+  const { signature, signingKey } = item;
+  const why =
+    typeof signature !== 'string' || signature === ''
+      ? 'is not signed'
+      : signingKey !== signatures.keyArn
+        ? `is signed with another key (${String(signingKey)}) than the ledger's (${signatures.keyArn})`
+        : !signatures.check(hash, signature)
+          ? "has a signature that does not match its hash under the ledger's key"
+          : undefined;
+  if (why === undefined) return undefined;
+  // The successor, signed when the original was appended, tells how the forgery was placed.
+  const how =
+    next === undefined || next.prevHash === hash
+      ? 'it was not appended by a ledger writer'
+      : next.prevHash === item.prevHash
+        ? `it was inserted: it and event ${seq + 1} both claim event ${seq - 1} as predecessor`
+        : `it was replaced: event ${seq + 1} was chained to a different event ${seq}`;
+  return { seq, kind: 'forged-event', message: `event ${seq} ${why}: ${how}` };
 }
 
 function classifyBrokenLink(
@@ -348,7 +387,7 @@ export function compareWithArchive(events: readonly Item[], archive: ChainArchiv
  * transaction, so items with H.seq < seq <= H2.seq were appended during the reads and are left
  * out; an event beyond H2 was never appended through the chain and is still reported.
  */
-export async function verifyLedger(loc: LedgerLocation, archive?: ArchiveLocation): Promise<VerifyReport> {
+export async function verifyLedger(loc: VerifiableLedger, archive?: ArchiveLocation): Promise<VerifyReport> {
   const chain = loc.chain ?? DEFAULT_CHAIN;
   const itemsWithPrefix = async (prefix: string) => {
     const out: Item[] = [];
@@ -381,7 +420,7 @@ export async function verifyLedger(loc: LedgerLocation, archive?: ArchiveLocatio
   // An event's position is its sort key; an idempotency item only names its seq.
   const events = allEvents.filter((item) => !appendedDuring(seqOfSk(String(item.sk))));
   const guards = allGuards.filter((item) => !appendedDuring(item.seq));
-  const report = verifyItems(chain, events, head, guards);
+  const report = verifyItems(chain, events, head, guards, loc.signatures);
   if (!archived) return report;
   const archiveSummary = { digestsChecked: archived.digests.length, eventsChecked: archived.events.length };
   const archiveProblem = compareWithArchive(events, archived);

@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../config/use-case.ts';
 import { NotFoundError } from '../errors.ts';
 import { buildDataset, recordDatasetBuilt } from '../features/dataset.ts';
-import type { LedgerLocation } from '../ledger/append.ts';
+import type { LedgerLocation, LedgerWriter } from '../ledger/append.ts';
 import type { Hyperparameters, S3ObjectVersion, TrainingStarted } from '../ledger/events.ts';
 import { type BuildDatasetOutput, type PipelineInput, STEP_NAMES } from './contracts.ts';
 import { encodeSnapshotFile } from './encoding.ts';
@@ -34,7 +34,7 @@ export interface BuildDatasetStepOptions {
   readonly input: PipelineInput;
   readonly useCase: UseCase;
   readonly s3: S3Client;
-  readonly ledger: LedgerLocation;
+  readonly ledger: LedgerWriter;
   readonly buckets: { readonly datasets: string; readonly offline: string; readonly artifacts: string };
   /** Training and serving image, recorded in the manifest. */
   readonly imageUri: string;

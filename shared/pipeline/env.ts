@@ -30,6 +30,8 @@ export const PipelineEnvSchema = z.object({
   LEDGER_TABLE: name,
   /** Chain the pipeline appends to. @default 'main' */
   LEDGER_CHAIN: name.default('main'),
+  /** ARN of the ledger's signing key (ECC_NIST_P256): every appended event's hash is signed with it. */
+  LEDGER_SIGNING_KEY: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
   DATASETS_BUCKET: name,
   OFFLINE_BUCKET: name,
   ARTIFACTS_BUCKET: name,
@@ -51,6 +53,7 @@ export const STEP_ENV = {
     USE_CASE_CONFIG: true,
     LEDGER_TABLE: true,
     LEDGER_CHAIN: true,
+    LEDGER_SIGNING_KEY: true,
     DATASETS_BUCKET: true,
     OFFLINE_BUCKET: true,
     ARTIFACTS_BUCKET: true,
@@ -65,17 +68,18 @@ export const STEP_ENV = {
     IMAGE_URI: true,
     SAGEMAKER_ROLE_ARN: true,
   }),
-  evaluate: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true }),
+  evaluate: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true }),
   register: PipelineEnvSchema.pick({
     USE_CASE_CONFIG: true,
     STAGE_REQUIRE_APPROVAL: true,
     LEDGER_TABLE: true,
     LEDGER_CHAIN: true,
+    LEDGER_SIGNING_KEY: true,
     ARTIFACTS_BUCKET: true,
     MODEL_PACKAGE_GROUP: true,
     IMAGE_URI: true,
   }),
   requestApproval: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, RUN_STATE_TABLE: true, TOPIC_ARN: true }),
   approvalApi: PipelineEnvSchema.pick({ RUN_STATE_TABLE: true }),
-  record: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true }),
+  record: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true }),
 } as const;

@@ -5,7 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../config/use-case.ts';
-import type { LedgerLocation } from '../ledger/append.ts';
+import type { LedgerWriter } from '../ledger/append.ts';
 import type { GateResult, ModelEvaluated } from '../ledger/events.ts';
 import {
   type BuildDatasetOutput,
@@ -95,7 +95,7 @@ export interface EvaluateStepOptions {
   readonly runId: string;
   readonly useCase: UseCase;
   readonly s3: S3Client;
-  readonly ledger: LedgerLocation;
+  readonly ledger: LedgerWriter;
   readonly dataset: BuildDatasetOutput;
   readonly champion: FindChampionOutput;
   /** @default () => new Date() */

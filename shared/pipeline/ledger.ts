@@ -6,6 +6,7 @@ import {
   appendEvent,
   EventIdConflictError,
   type LedgerLocation,
+  type LedgerWriter,
 } from '../ledger/append.ts';
 import { canonicalJson } from '../ledger/canonical.ts';
 import type { LedgerEvent, LedgerEventOf, LedgerEventType, LedgerRecord } from '../ledger/events.ts';
@@ -24,7 +25,7 @@ export type AppendOnceResult =
  * conflicting eventId; for these run-scoped IDs that conflict means "this step already recorded
  * it", so the retry succeeds without a second event.
  */
-export async function appendOnce(ledger: LedgerLocation, event: LedgerEvent): Promise<AppendOnceResult> {
+export async function appendOnce(ledger: LedgerWriter, event: LedgerEvent): Promise<AppendOnceResult> {
   try {
     const result = await appendEvent(ledger, event);
     return { outcome: result.created ? 'appended' : 'already-recorded', record: result.record };

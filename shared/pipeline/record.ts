@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import type { UseCase } from '../config/use-case.ts';
-import type { LedgerLocation } from '../ledger/append.ts';
+import type { LedgerWriter } from '../ledger/append.ts';
 import type { ApprovalRecorded, TrainingCompleted, TrainingFailed } from '../ledger/events.ts';
 import { type RecordKind, STEP_ERRORS, STEP_NAMES } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
@@ -38,7 +38,7 @@ export interface RecordStepOptions {
   readonly step?: string;
   readonly state: Readonly<Record<string, unknown>>;
   readonly useCase: UseCase;
-  readonly ledger: LedgerLocation;
+  readonly ledger: LedgerWriter;
   readonly s3: S3Client;
   readonly sagemaker: SageMakerClient;
   /** @default () => new Date() */

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { UseCase } from '../config/use-case.ts';
 import { contentHash } from '../features/records.ts';
-import type { LedgerLocation } from '../ledger/append.ts';
+import type { LedgerWriter } from '../ledger/append.ts';
 import type { ModelRegistered } from '../ledger/events.ts';
 import {
   type BuildDatasetOutput,
@@ -36,7 +36,7 @@ export interface RegisterStepOptions {
   readonly useCase: UseCase;
   readonly s3: S3Client;
   readonly sagemaker: SageMakerClient;
-  readonly ledger: LedgerLocation;
+  readonly ledger: LedgerWriter;
   readonly artifactsBucket: string;
   readonly modelPackageGroup: string;
   readonly imageUri: string;

@@ -47,6 +47,62 @@ beforeAll(async () => {
 
 const onLedger = (resource: unknown) => JSON.stringify(resource).includes(ledgerId);
 
+describe('ledger signing key', () => {
+  const data = () => Template.fromStack(stacks.data);
+  const keyId = () => stacks.data.getLogicalId(stacks.data.ledger.signingKey.node.defaultChild as CfnElement);
+
+  it('is an asymmetric P-256 signing key, retained, whose policy refuses kms:Sign to untagged principals', () => {
+    const key = (data().findResources('AWS::KMS::Key') as Resources)[keyId()];
+    expect(key?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    data().hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ KeySpec: 'ECC_NIST_P256' }),
+    });
+    const policy = key?.Properties.KeyPolicy as {
+      Statement: (Statement & { Condition?: unknown; Principal?: unknown })[];
+    };
+    expect(policy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'kms:Sign',
+          Principal: { AWS: '*' },
+          Condition: { StringNotEquals: { 'aws:PrincipalTag/mlops:ledger-writer': 'true' } },
+        }),
+      ]),
+    );
+  });
+
+  it('is granted kms:Sign only to roles tagged as ledger writers, and every ledger writer can sign', () => {
+    const roles = service.findResources('AWS::IAM::Role') as Resources;
+    const tagged = new Set(
+      Object.entries(roles)
+        .filter(([, r]) =>
+          ((r.Properties.Tags ?? []) as { Key: string; Value: string }[]).some(
+            (t) => t.Key === 'mlops:ledger-writer' && t.Value === 'true',
+          ),
+        )
+        .map(([id]) => id),
+    );
+    const signers = statements(service).filter(
+      (s) => s.statement.Effect === 'Allow' && actionsOf(s.statement).some((a) => covers(a, 'kms:Sign')),
+    );
+    const signerRoles = signers.flatMap((s) => ((s.roles ?? []) as { Ref: string }[]).map((r) => r.Ref));
+    expect(signerRoles.length).toBeGreaterThanOrEqual(4);
+    for (const role of signerRoles) expect(tagged.has(role), `${role} signs but is not tagged`).toBe(true);
+    for (const { statement } of signers) expect(JSON.stringify(statement.Resource)).toContain(keyId());
+    // Every role that may put ledger items may also sign, or its events would fail verification.
+    const putters = statements(service).filter(
+      (s) =>
+        s.statement.Effect === 'Allow' &&
+        onLedger(s.statement.Resource) &&
+        actionsOf(s.statement).includes('dynamodb:PutItem'),
+    );
+    for (const p of putters)
+      for (const r of (p.roles ?? []) as { Ref: string }[]) expect(signerRoles).toContain(r.Ref);
+  });
+});
+
 describe('ledger write protection', () => {
   it('lets no principal in the app update or delete ledger items, and denies it explicitly wherever the ledger is granted', () => {
     const all = [...statements(service), ...statements(Template.fromStack(stacks.data))];
@@ -116,6 +172,8 @@ describe('auditor role', () => {
       ...LEDGER_READ_ACTIONS,
       'kms:Decrypt',
       'kms:DescribeKey',
+      'kms:GetPublicKey',
+      'kms:Verify',
       's3:GetObject',
       's3:GetObjectVersion',
       's3:GetObjectRetention',

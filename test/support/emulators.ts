@@ -6,6 +6,7 @@ import { localS3Client } from '../../infra/local/clients.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from '../../infra/local/engines/dynamodb.ts';
 import { type S3Engine, startS3 } from '../../infra/local/engines/s3.ts';
+import { type SigningKey, startSigningKey, type TestLedger } from './ledger-table.ts';
 
 /** Running engines and clients bound to them. */
 export interface Emulators {
@@ -14,6 +15,10 @@ export interface Emulators {
   readonly ddb: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly s3: S3Client;
+  /** A ledger signing key in the local KMS emulator. */
+  readonly signingKey: SigningKey;
+  /** The ledger in `tableName` (see `createLedgerTable`), signing with `signingKey`. */
+  ledger(tableName: string): TestLedger;
   /** Creates a table with a string partition key (and optional TTL attribute). */
   createKeyTable(name: string, ttlAttribute?: string): Promise<void>;
   createBucket(name: string): Promise<void>;
@@ -21,19 +26,27 @@ export interface Emulators {
 }
 
 export async function startEmulators(): Promise<Emulators> {
-  const [dynamodb, s3Engine] = await Promise.all([startDynamoDb(), startS3()]);
+  const [dynamodb, s3Engine, signingKey] = await Promise.all([startDynamoDb(), startS3(), startSigningKey()]);
   const ddb = new DynamoDBClient({
     endpoint: dynamodb.endpoint,
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
   });
   const s3 = localS3Client(s3Engine.endpoint, 'us-east-1');
+  const doc = DynamoDBDocumentClient.from(ddb);
   return {
     dynamodb,
     s3Engine,
     ddb,
-    doc: DynamoDBDocumentClient.from(ddb),
+    doc,
     s3,
+    signingKey,
+    ledger: (tableName) => ({
+      client: doc,
+      tableName,
+      signer: signingKey.signer,
+      signatures: signingKey.signatures,
+    }),
     async createKeyTable(name, ttlAttribute) {
       await ddb.send(
         new CreateTableCommand({
@@ -58,7 +71,7 @@ export async function startEmulators(): Promise<Emulators> {
     async stop() {
       ddb.destroy();
       s3.destroy();
-      await Promise.all([dynamodb.stop(), s3Engine.stop()]);
+      await Promise.all([dynamodb.stop(), s3Engine.stop(), signingKey.stop()]);
     },
   };
 }

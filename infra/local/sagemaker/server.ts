@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localS3Client } from '../clients.ts';
-import { listenLocal, readBody, toAwsJson } from '../http.ts';
+import { listenLocal, readBody, sendAwsJson, sendAwsJsonError } from '../http.ts';
 import type { LocalPlacement } from '../model.ts';
 import { type AlgorithmRegistration, AlgorithmRegistry } from './algorithm.ts';
 import { BUILT_IN_ALGORITHMS } from './algorithms/index.ts';
@@ -49,29 +49,6 @@ export interface SageMakerEmulator {
 }
 
 type Operation = (body: unknown) => unknown;
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(toAwsJson(body));
-}
-
-function sendError(res: ServerResponse, error: SageMakerApiError, extra: Record<string, unknown> = {}): void {
-  sendJson(
-    res,
-    error.statusCode,
-    { __type: error.code, message: error.message, Message: error.message, ...extra },
-    { 'x-amzn-errortype': error.code },
-  );
-}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -143,7 +120,7 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
     } catch {
       throw new SageMakerApiError('SerializationException', 'The request body is not valid JSON.');
     }
-    sendJson(res, 200, await handler(body));
+    sendAwsJson(res, 200, await handler(body));
   };
 
   const runtime = async (endpointName: string, req: IncomingMessage, raw: Buffer, res: ServerResponse) => {
@@ -166,7 +143,7 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
     } catch (e) {
       if (!(e instanceof ModelInvocationError)) throw e;
       const message = `Received server error (500) from primary with message "${e.message}". See https://${ctx.region}.console.aws.amazon.com/cloudwatch/home?region=${ctx.region}#logEventViewer:group=/aws/sagemaker/Endpoints/${endpointName} in account ${ctx.account} for more information.`;
-      sendError(res, new SageMakerApiError('ModelError', message, 424), {
+      sendAwsJsonError(res, new SageMakerApiError('ModelError', message, 424), {
         OriginalStatusCode: 500,
         OriginalMessage: e.message,
         LogStreamArn: `arn:aws:logs:${ctx.region}:${ctx.account}:log-group:/aws/sagemaker/Endpoints/${endpointName}`,
@@ -193,8 +170,8 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
         return controlPlane(target, raw, res);
       })
       .catch((e: unknown) => {
-        if (e instanceof SageMakerApiError) return sendError(res, e);
-        sendError(
+        if (e instanceof SageMakerApiError) return sendAwsJsonError(res, e);
+        sendAwsJsonError(
           res,
           new SageMakerApiError(
             'InternalFailure',

@@ -1,23 +1,18 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../shared/errors.ts';
-import {
-  appendEvent,
-  EventIdConflictError,
-  type LedgerLocation,
-  readHead,
-} from '../../../shared/ledger/append.ts';
+import { appendEvent, EventIdConflictError, readHead } from '../../../shared/ledger/append.ts';
 import { GENESIS_HASH, linkHash } from '../../../shared/ledger/canonical.ts';
 import type { LedgerEvent } from '../../../shared/ledger/events.ts';
 import { verifyLedger } from '../../../shared/ledger/verify.ts';
 import { DATASET, sampleHistory } from '../../support/ledger-history.ts';
-import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
+import { type LedgerDb, startLedgerDb, type TestLedger } from '../../support/ledger-table.ts';
 
 let db: LedgerDb;
 let n = 0;
-async function freshLedger(): Promise<LedgerLocation> {
+async function freshLedger(): Promise<TestLedger> {
   n += 1;
-  return { client: db.doc, tableName: await db.createLedgerTable(`ledger-append-${n}`) };
+  return db.ledger(await db.createLedgerTable(`ledger-append-${n}`));
 }
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../shared/errors.ts';
-import { appendEvent, type LedgerLocation } from '../../../shared/ledger/append.ts';
+import { appendEvent } from '../../../shared/ledger/append.ts';
 import { generateModelCard } from '../../../shared/ledger/model-card.ts';
 import {
   allEventsInRange,
@@ -21,14 +21,14 @@ import {
   TIMES,
   t,
 } from '../../support/ledger-history.ts';
-import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
+import { type LedgerDb, startLedgerDb, type TestLedger } from '../../support/ledger-table.ts';
 
 let db: LedgerDb;
-let loc: LedgerLocation;
+let loc: TestLedger;
 
 beforeAll(async () => {
   db = await startLedgerDb();
-  loc = { client: db.doc, tableName: await db.createLedgerTable('ledger-queries') };
+  loc = db.ledger(await db.createLedgerTable('ledger-queries'));
   for (const e of sampleHistory()) await appendEvent(loc, e);
 });
 afterAll(async () => {
@@ -69,7 +69,7 @@ describe('provenance of a model version', () => {
   });
 
   it('names the facts the ledger lacks instead of inventing them', async () => {
-    const partial = { client: db.doc, tableName: await db.createLedgerTable('ledger-partial') };
+    const partial = db.ledger(await db.createLedgerTable('ledger-partial'));
     const reg = sampleHistory().find((e) => e.eventId === 'mv-2-reg');
     await appendEvent(partial, reg);
     const p = await getProvenance(partial, 'flight-delay-v2');
@@ -131,7 +131,7 @@ describe('what served an endpoint at a time', () => {
   });
 
   it('breaks a tie at the same instant by chain position', async () => {
-    const tie = { client: db.doc, tableName: await db.createLedgerTable('ledger-tie') };
+    const tie = db.ledger(await db.createLedgerTable('ledger-tie'));
     const [deployed, rolledBack] = sampleHistory().filter(
       (e) => e.eventId === 'dep-2-done' || e.eventId === 'dep-2-rollback',
     );

@@ -2,6 +2,7 @@
  * Tamper drills: each test edits the ledger table directly, as someone with write access to
  * DynamoDB could, and checks that verify reports the right kind of damage at the right position.
  */
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DeleteCommand,
@@ -13,17 +14,18 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
-import { appendEvent, type LedgerLocation } from '../../../shared/ledger/append.ts';
+import { appendEvent } from '../../../shared/ledger/append.ts';
 import { archiveBatch, type LedgerChange, readArchive } from '../../../shared/ledger/archive.ts';
 import { canonicalJson, linkHash } from '../../../shared/ledger/canonical.ts';
-import { verifyLedger } from '../../../shared/ledger/verify.ts';
+import { kmsSigner } from '../../../shared/ledger/signing.ts';
+import { compareWithArchive, verifyLedger } from '../../../shared/ledger/verify.ts';
 import { sampleHistory } from '../../support/ledger-history.ts';
-import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
+import { type LedgerDb, startLedgerDb, type TestLedger } from '../../support/ledger-table.ts';
 
 let db: LedgerDb;
 let s3Engine: S3Engine;
 let s3: S3Client;
-let loc: LedgerLocation;
+let loc: TestLedger;
 let n = 0;
 
 const sk = (seq: number) => `EVENT#${String(seq).padStart(12, '0')}`;
@@ -34,8 +36,18 @@ async function getEvent(seq: number): Promise<Record<string, unknown>> {
   if (!out.Item) throw new Error(`no event ${seq}`);
   return out.Item;
 }
+async function getHead(): Promise<Record<string, unknown>> {
+  const out = await db.doc.send(
+    new GetCommand({ TableName: loc.tableName, Key: { pk: 'CHAIN#main', sk: 'HEAD' } }),
+  );
+  if (!out.Item) throw new Error('no head');
+  return out.Item;
+}
 async function putRaw(item: Record<string, unknown>): Promise<void> {
   await db.doc.send(new PutCommand({ TableName: loc.tableName, Item: item }));
+}
+async function eventItems(): Promise<Record<string, unknown>[]> {
+  return (await allItems()).filter((i) => String(i.sk).startsWith('EVENT#'));
 }
 async function allItems(): Promise<Record<string, unknown>[]> {
   const out = await db.doc.send(
@@ -64,7 +76,7 @@ function reforged(
  * Fault injection: a client that, once, appends the 11th sample event right after a read that
  * `after` picks, as a concurrent writer would between verify's reads.
  */
-function appendingOnce(after: (command: unknown) => boolean): LedgerLocation {
+function appendingOnce(after: (command: unknown) => boolean): TestLedger {
   let fired = false;
   const client = new Proxy(db.doc, {
     get(target, prop, receiver) {
@@ -99,7 +111,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   n += 1;
-  loc = { client: db.doc, tableName: await db.createLedgerTable(`ledger-tamper-${n}`) };
+  loc = db.ledger(await db.createLedgerTable(`ledger-tamper-${n}`));
   for (const e of sampleHistory().slice(0, 10)) await appendEvent(loc, e);
 });
 
@@ -215,6 +227,96 @@ describe('verify', () => {
     expect((await verifyLedger(loc)).problem).toMatchObject({ seq: 11, kind: 'forged-event' });
   });
 
+  describe('a forged append by someone with write access to the table', () => {
+    /** Appends a correctly hashed event 11 after the head, with its idempotency item, and moves the head. */
+    async function forgeAppend(sign?: (hash: string) => Promise<Record<string, string>>) {
+      const ten = await getEvent(10);
+      const forged = reforged(
+        ten,
+        (e) => {
+          e.eventId = 'forged-approval';
+          e.actor = 'mallory';
+        },
+        String(ten.hash),
+      );
+      const { signature: _copied, signingKey: _key, ...unsigned } = forged;
+      const item = {
+        ...unsigned,
+        sk: sk(11),
+        seq: 11,
+        eventId: 'forged-approval',
+        ...(await sign?.(forged.hash)),
+      };
+      await putRaw(item);
+      await putRaw({
+        pk: 'CHAIN#main',
+        sk: 'EVENTID#forged-approval',
+        eventId: 'forged-approval',
+        seq: 11,
+        hash: forged.hash,
+      });
+      await putRaw({ pk: 'CHAIN#main', sk: 'HEAD', seq: 11, hash: forged.hash, eventId: 'forged-approval' });
+      return item;
+    }
+
+    it('is reported as a forged event, with and without the archive, and the archiver does not vouch for it', async () => {
+      // Prepare: the archive holds events 1..10 as the stream archiver wrote them.
+      const bucket = `audit-forged-${n}`;
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      const toChanges = (items: Record<string, unknown>[]): LedgerChange[] =>
+        items.map((i) => ({ eventName: 'INSERT', keys: { pk: i.pk, sk: i.sk }, newImage: i }));
+      await archiveBatch({ s3, bucket }, toChanges(await allItems()), new Date(), db.signatures);
+      // Act
+      const forged = await forgeAppend();
+      const streamed = await archiveBatch(
+        { s3, bucket },
+        toChanges([forged, await getHead()]),
+        new Date(),
+        db.signatures,
+      );
+      // Assess
+      expect((await verifyLedger(loc)).problem).toMatchObject({ seq: 11, kind: 'forged-event' });
+      const report = await verifyLedger(loc, { s3, bucket });
+      expect(report).toMatchObject({ ok: false, problem: { seq: 11, kind: 'forged-event' } });
+      expect(report.problem?.message).toContain('not signed');
+      expect(streamed).toMatchObject({ events: 0, digests: [] });
+      expect(streamed.tamperSignals).toEqual([
+        {
+          eventName: 'INSERT',
+          pk: 'CHAIN#main',
+          sk: sk(11),
+          reason: 'the event is not signed with the ledger key',
+        },
+      ]);
+      expect((await readArchive({ s3, bucket }, 'main')).events.map((e) => e.seq)).not.toContain(11);
+    });
+
+    it('is reported as a forged event when signed with a key of the forger', async () => {
+      const other = await db.kms.send(
+        new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+      );
+      const mallory = kmsSigner(db.kms, other.KeyMetadata?.Arn ?? '');
+      await forgeAppend(async (hash) => {
+        const { signature, keyArn } = await mallory.sign(hash);
+        return { signature, signingKey: keyArn };
+      });
+      const report = await verifyLedger(loc);
+      expect(report.problem).toMatchObject({ seq: 11, kind: 'forged-event' });
+      expect(report.problem?.message).toContain('another key');
+    });
+
+    it('is reported as a forged event when it carries a signature copied from a genuine event', async () => {
+      const ten = await getEvent(10);
+      await forgeAppend(async () => ({
+        signature: String(ten.signature),
+        signingKey: String(ten.signingKey),
+      }));
+      const report = await verifyLedger(loc);
+      expect(report.problem).toMatchObject({ seq: 11, kind: 'forged-event' });
+      expect(report.problem?.message).toContain('does not match its hash');
+    });
+  });
+
   it('reports two swapped events as broken order at the first of them', async () => {
     const [a, b] = await Promise.all([getEvent(3), getEvent(4)]);
     if (!a || !b) throw new Error('missing');
@@ -236,7 +338,7 @@ describe('verify', () => {
     expect((await verifyLedger(loc)).problem).toMatchObject({ seq: 6, kind: 'forged-event' });
   });
 
-  it('catches a full rewrite from event 5 (every hash and the head recomputed) only with the archive', async () => {
+  it('catches a full rewrite from event 5 (every hash and the head recomputed) by its signatures, and the archive disagrees too', async () => {
     // Prepare: archive the chain as the stream archiver would, in two batches.
     const bucket = `audit-${n}`;
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -246,7 +348,12 @@ describe('verify', () => {
       keys: { pk: i.pk, sk: i.sk },
       newImage: i,
     }));
-    const batch = await archiveBatch({ s3, bucket }, changes, new Date('2025-03-05T00:00:00Z'));
+    const batch = await archiveBatch(
+      { s3, bucket },
+      changes,
+      new Date('2025-03-05T00:00:00Z'),
+      db.signatures,
+    );
     expect(batch.events).toBe(10);
     expect(batch.digests).toEqual([expect.objectContaining({ chain: 'main', seq: 10 })]);
     // Act: rewrite 5..10 consistently, as someone with full table access could.
@@ -270,12 +377,16 @@ describe('verify', () => {
       prev = forged.hash;
     }
     await putRaw({ pk: 'CHAIN#main', sk: 'HEAD', seq: 10, hash: prev, eventId: 'x' });
-    // Assess
-    expect((await verifyLedger(loc)).problem).toBeUndefined();
+    // Assess: the forger could recompute every hash but not sign one.
+    expect((await verifyLedger(loc)).problem).toMatchObject({ seq: 5, kind: 'forged-event' });
     const report = await verifyLedger(loc, { s3, bucket });
     expect(report.ok).toBe(false);
-    expect(report.problem).toMatchObject({ seq: 5, kind: 'archive-mismatch' });
+    expect(report.problem).toMatchObject({ seq: 5, kind: 'forged-event' });
     expect(report.archive).toEqual({ digestsChecked: 1, eventsChecked: 10 });
+    expect(compareWithArchive(await eventItems(), await readArchive({ s3, bucket }, 'main'))).toMatchObject({
+      seq: 5,
+      kind: 'archive-mismatch',
+    });
   });
 
   it('reads the current objects when the local S3 keeps no versions', async () => {
@@ -287,7 +398,7 @@ describe('verify', () => {
       keys: { pk: i.pk, sk: i.sk },
       newImage: i,
     }));
-    await archiveBatch({ s3, bucket }, changes, new Date('2025-03-05T00:00:00Z'));
+    await archiveBatch({ s3, bucket }, changes, new Date('2025-03-05T00:00:00Z'), db.signatures);
     // Act
     const archived = await readArchive({ s3, bucket }, 'main');
     // Assess
@@ -315,11 +426,14 @@ describe('verify', () => {
         },
       ],
       new Date(),
+      db.signatures,
     );
+    const changed = 'ledger items are never changed after append';
     expect(result.tamperSignals).toEqual([
-      { eventName: 'MODIFY', pk: 'CHAIN#main', sk: sk(3) },
-      { eventName: 'REMOVE', pk: 'CHAIN#main', sk: sk(4) },
+      { eventName: 'MODIFY', pk: 'CHAIN#main', sk: sk(3), reason: changed },
+      { eventName: 'REMOVE', pk: 'CHAIN#main', sk: sk(4), reason: changed },
     ]);
-    expect(result.digests).toEqual([expect.objectContaining({ seq: 10 })]);
+    // A head no signed event of the batch vouches for gets no digest.
+    expect(result.digests).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ const failed = (time: string, reason: string) => ({
 
 describe('appendOnce (a retried pipeline step)', () => {
   it('treats the same facts at a later time as already recorded, and different facts as an error', async () => {
-    const ledger = { client: db.doc, tableName: await db.createLedgerTable('ledger-once') };
+    const ledger = db.ledger(await db.createLedgerTable('ledger-once'));
     expect((await appendOnce(ledger, failed('2026-01-01T00:00:00.000Z', 'AlgorithmError: x'))).outcome).toBe(
       'appended',
     );

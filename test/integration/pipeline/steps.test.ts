@@ -34,7 +34,6 @@ import { type UseCase, UseCaseSchema } from '../../../shared/config/use-case.ts'
 import { labelPrefix } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
 import { dateOf } from '../../../shared/features/offline-store.ts';
-import type { LedgerLocation } from '../../../shared/ledger/append.ts';
 import type { LedgerEventType } from '../../../shared/ledger/events.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import {
@@ -68,7 +67,7 @@ import { readObjectText } from '../../../shared/pipeline/s3.ts';
 import { DataValidationError, validateDataStep } from '../../../shared/pipeline/validate-data.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
-import { createLedgerTable } from '../../support/ledger-table.ts';
+import { createLedgerTable, type TestLedger } from '../../support/ledger-table.ts';
 
 const REGION = 'us-east-1';
 const ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/sagemaker`;
@@ -88,7 +87,7 @@ let emu: Emulators;
 let sm: SageMakerEmulator;
 let sagemaker: SageMakerClient;
 let sns: SnsSink;
-let ledger: LedgerLocation;
+let ledger: TestLedger;
 let cutoff: string;
 
 async function until<T>(
@@ -293,7 +292,7 @@ let flightCount = 0;
 beforeAll(async () => {
   emu = await startEmulators();
   for (const b of Object.values(BUCKETS)) await emu.createBucket(b);
-  ledger = { client: emu.doc, tableName: await createLedgerTable(emu.ddb, 'ledger') };
+  ledger = emu.ledger(await createLedgerTable(emu.ddb, 'ledger'));
   sm = await startSageMaker({
     s3Endpoint: emu.s3Engine.endpoint,
     placement: { region: REGION, account: LOCAL_ACCOUNT },

@@ -3,10 +3,8 @@
  * directly with read-only calls, so the auditor role is enough; SDK clients honour
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3, so the same commands work on the local cloud.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { writeFileSync } from 'node:fs';
+import { GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import type { Command } from 'commander';
 import type { LedgerLocation } from '../../shared/ledger/append.ts';
 import { generateModelCard } from '../../shared/ledger/model-card.ts';
@@ -18,9 +16,10 @@ import {
   modelsFromDataset,
   servedAt,
 } from '../../shared/ledger/queries.ts';
+import { kmsSignatureChecker, publicKeyPem } from '../../shared/ledger/signing.ts';
 import { verifyLedger } from '../../shared/ledger/verify.ts';
-import { localDocumentClient } from '../local/clients.ts';
-import { readState, STATE_FILE } from './local.ts';
+import { UsageError } from './errors.ts';
+import { documentClientFor, kmsClientFor, resolveTarget, s3ClientFor, type Target } from './target.ts';
 
 interface CommonOptions {
   readonly table?: string;
@@ -28,18 +27,29 @@ interface CommonOptions {
   readonly json?: boolean;
 }
 
-/** Resolves the ledger from `--table`, MLOPS_LEDGER_TABLE, or else the running local cloud. */
-function ledgerFrom(opts: CommonOptions): LedgerLocation {
-  const tableName = opts.table ?? process.env.MLOPS_LEDGER_TABLE;
-  if (tableName)
-    return { client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName, chain: opts.chain };
-  if (existsSync(STATE_FILE)) {
-    const state = readState();
-    const ledger = state.tables.find((t) => t.includes('Ledger'));
-    if (ledger)
-      return { client: localDocumentClient(state.endpoints.dynamodb), tableName: ledger, chain: opts.chain };
+/** The ledger on the command's target (see target.ts): `--table`, or the target's default. */
+function ledgerFrom(
+  opts: CommonOptions,
+  target: Target = resolveTarget({ ledgerTable: opts.table }),
+): LedgerLocation {
+  if (!target.ledgerTable) {
+    throw new UsageError(
+      '--table',
+      'no ledger table: pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud',
+    );
   }
-  throw new Error('no ledger table: pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud');
+  return { client: documentClientFor(target), tableName: target.ledgerTable, chain: opts.chain };
+}
+
+/** The signing key on the target: `--signing-key`, MLOPS_LEDGER_SIGNING_KEY, or the local cloud's. */
+function signingKeyOf(target: Target): string {
+  if (!target.signingKey) {
+    throw new UsageError(
+      '--signing-key',
+      'no ledger signing key: pass --signing-key <key ARN> (the Data stack output LedgerSigningKeyArn), set MLOPS_LEDGER_SIGNING_KEY, or start the local cloud',
+    );
+  }
+  return target.signingKey;
 }
 
 function print(opts: CommonOptions, value: unknown, human: () => string): void {
@@ -140,13 +150,36 @@ export function registerAuditCommands(program: Command): Command {
     });
 
   withCommon(audit.command('verify'))
-    .description('Recompute the hash chain and report the first bad link (exit code 1 if any)')
-    .option('--archive-bucket <bucket>', 'also compare with the Object Lock archive in this bucket')
-    .action(async (opts: CommonOptions & { archiveBucket?: string }) => {
-      const report = await verifyLedger(
-        ledgerFrom(opts),
-        opts.archiveBucket ? { s3: new S3Client({}), bucket: opts.archiveBucket } : undefined,
-      );
+    .description(
+      'Recompute the hash chain, check every signature, and report the first bad link (exit code 1 if any)',
+    )
+    .option(
+      '--archive-bucket [bucket]',
+      "also compare with the Object Lock archive (default bucket: $MLOPS_AUDIT_ARCHIVE_BUCKET, or the local cloud's)",
+    )
+    .option(
+      '--signing-key <arn>',
+      "the ledger signing key (default: $MLOPS_LEDGER_SIGNING_KEY, or the local cloud's)",
+    )
+    .action(async (opts: CommonOptions & { archiveBucket?: string | true; signingKey?: string }) => {
+      const target = resolveTarget({
+        ledgerTable: opts.table,
+        signingKey: opts.signingKey,
+        ...(typeof opts.archiveBucket === 'string' ? { archiveBucket: opts.archiveBucket } : {}),
+      });
+      const ledger = ledgerFrom(opts, target);
+      let archive: { s3: ReturnType<typeof s3ClientFor>; bucket: string } | undefined;
+      if (opts.archiveBucket !== undefined) {
+        if (!target.archiveBucket) {
+          throw new UsageError(
+            '--archive-bucket',
+            'name the audit archive bucket (or set MLOPS_AUDIT_ARCHIVE_BUCKET)',
+          );
+        }
+        archive = { s3: s3ClientFor(target), bucket: target.archiveBucket };
+      }
+      const signatures = await kmsSignatureChecker(kmsClientFor(target), signingKeyOf(target));
+      const report = await verifyLedger({ ...ledger, signatures }, archive);
       print(opts, report, () =>
         report.ok
           ? `OK: chain ${report.chain} verified, ${report.eventsChecked} event(s), head ${report.head?.seq ?? 0}` +
@@ -156,6 +189,24 @@ export function registerAuditCommands(program: Command): Command {
           : `BROKEN at event ${report.problem?.seq}: ${report.problem?.kind}: ${report.problem?.message}`,
       );
       if (!report.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('public-key')
+    .description("Print the ledger signing key's public key (PEM), to check signatures offline")
+    .option(
+      '--signing-key <arn>',
+      "the ledger signing key (default: $MLOPS_LEDGER_SIGNING_KEY, or the local cloud's)",
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { signingKey?: string; json?: boolean }) => {
+      const target = resolveTarget({ signingKey: opts.signingKey });
+      const out = await kmsClientFor(target).send(new GetPublicKeyCommand({ KeyId: signingKeyOf(target) }));
+      if (!out.PublicKey) throw new Error(`KMS returned no public key for ${signingKeyOf(target)}`);
+      const pem = publicKeyPem(out.PublicKey);
+      console.log(
+        opts.json ? JSON.stringify({ keyArn: out.KeyId, keySpec: out.KeySpec, pem }) : pem.trimEnd(),
+      );
     });
 
   withCommon(audit.command('export'))
@@ -170,7 +221,7 @@ export function registerAuditCommands(program: Command): Command {
         opts: CommonOptions & { format: string; from: string; to: string; producer?: string; out?: string },
       ) => {
         if (opts.format !== 'openlineage')
-          throw new Error(`--format must be openlineage, got ${opts.format}`);
+          throw new UsageError('--format', `must be openlineage, got ${JSON.stringify(opts.format)}`);
         const records = await allEventsInRange(ledgerFrom(opts), opts.from, opts.to);
         const events = toRunEvents(records, opts.producer ? { producer: opts.producer } : {});
         const text = JSON.stringify(events, null, 2);

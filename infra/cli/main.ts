@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { buildOpenApiDocument } from '../api/openapi.ts';
 import { loadUseCases } from '../config/use-cases.ts';
 import { registerAuditCommands } from './audit.ts';
+import { runCli } from './errors.ts';
 import { registerLocalCommands } from './local.ts';
 import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
@@ -13,9 +14,11 @@ import { registerTrainingCommands } from './training.ts';
 // The machines run Node 20 while Lambda runs 22; the SDK's reminder about it is noise in the CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// exitOverride first: subcommands copy it, so their usage errors reach runCli too.
 const program = new Command()
   .name('mlops')
-  .description('Operate the serverless MLOps stack: local cloud, training, approval, audit.');
+  .description('Operate the serverless MLOps stack: local cloud, training, approval, audit.')
+  .exitOverride();
 
 program
   .command('stacks')
@@ -51,4 +54,4 @@ registerAuditCommands(program);
 
 registerLocalCommands(program);
 
-await program.parseAsync();
+process.exitCode = await runCli(program);

@@ -3,60 +3,24 @@
  * run, with live progress and `--json` for scripts. Works against the local cloud (found through
  * `.local/cloud.json`) or AWS (the SDK's usual credentials and region).
  */
-import { existsSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   ListStateMachinesCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import type { LedgerRecord } from '../../shared/ledger/events.ts';
 import { recordsOn } from '../../shared/ledger/queries.ts';
 import type { PipelineInput } from '../../shared/pipeline/contracts.ts';
 import { localDocumentClient } from '../local/clients.ts';
-import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { signedFetch } from '../local/sigv4.ts';
-import { readState, STATE_FILE } from './local.ts';
+import { documentClientFor, resolveTarget, type Target } from './target.ts';
 
-/** Where the commands send their calls. */
-export interface Target {
-  readonly sfn: SFNClient;
-  /** Base URL of the API stage (`…/v1`), for the approval route. */
-  readonly apiUrl?: string;
-  readonly ledgerTable?: string;
-  readonly dynamodbEndpoint?: string;
-  readonly local: boolean;
-}
-
-/** The running local cloud when there is one, else AWS through the default provider chain. */
-export function resolveTarget(options: { apiUrl?: string; ledgerTable?: string } = {}): Target {
-  if (existsSync(STATE_FILE)) {
-    const state = readState();
-    return {
-      sfn: new SFNClient({
-        endpoint: state.endpoints.stepfunctions,
-        region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
-      }),
-      apiUrl: options.apiUrl ?? `${state.apiEndpoint}/v1`,
-      ledgerTable: options.ledgerTable ?? state.tables.find((t) => t.includes('Ledger')),
-      dynamodbEndpoint: state.endpoints.dynamodb,
-      local: true,
-    };
-  }
-  return {
-    sfn: new SFNClient({}),
-    apiUrl: options.apiUrl,
-    ledgerTable: options.ledgerTable ?? process.env.MLOPS_LEDGER_TABLE,
-    local: false,
-  };
-}
+export type { Target } from './target.ts';
 
 /** Finds the training state machine of a use case by its name. */
 export async function stateMachineArnFor(sfn: SFNClient, useCase: string): Promise<string> {
@@ -172,7 +136,7 @@ export async function runEvents(target: Target, runId: string): Promise<LedgerRe
   if (!target.ledgerTable) return [];
   const client = target.dynamodbEndpoint
     ? localDocumentClient(target.dynamodbEndpoint)
-    : DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    : documentClientFor(target);
   const records = await recordsOn({ client, tableName: target.ledgerTable }, 'byRun', runId);
   return [...records].sort((a, b) => a.seq - b.seq);
 }

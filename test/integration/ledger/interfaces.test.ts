@@ -2,7 +2,7 @@
  * The auditor's interfaces against DynamoDB Local: the `mlops audit` CLI (a real subprocess,
  * reaching DynamoDB through AWS_ENDPOINT_URL_DYNAMODB) and the `/audit` Lambda handler.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,13 +25,17 @@ const TABLE = 'ledger-interfaces';
 beforeAll(async () => {
   db = await startLedgerDb();
   await db.createLedgerTable(TABLE);
-  for (const e of sampleHistory()) await appendEvent({ client: db.doc, tableName: TABLE }, e);
+  for (const e of sampleHistory()) await appendEvent(db.ledger(TABLE), e);
   env = {
     AWS_ENDPOINT_URL_DYNAMODB: db.engine.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     MLOPS_LEDGER_TABLE: TABLE,
+    AWS_ENDPOINT_URL_KMS: db.kmsEngine.endpoint,
+    MLOPS_LEDGER_SIGNING_KEY: db.signingKeyArn,
+    // Not the developer's running local cloud: these commands target "AWS" through the endpoints above.
+    MLOPS_LOCAL_STATE: '/nonexistent/cloud.json',
   };
 });
 afterAll(async () => {
@@ -48,9 +52,27 @@ function mlops(...args: string[]) {
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** Like `mlops`, without blocking this process: the KMS emulator the CLI calls runs in it. */
+async function mlopsAsync(...args: string[]) {
+  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['infra/cli/main.ts', 'audit', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { status, stdout, stderr };
+}
+
 describe('mlops audit (CLI)', () => {
-  it('verifies the chain with --json and exit code 0', () => {
-    const run = mlops('verify', '--json');
+  it('verifies the chain, signatures included, with --json and exit code 0', async () => {
+    const run = await mlopsAsync('verify', '--json');
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, eventsChecked: 22, head: { seq: 22 } });
   });
@@ -94,8 +116,42 @@ describe('mlops audit (CLI)', () => {
         env: { ...process.env, ...env, MLOPS_LEDGER_TABLE: '', MLOPS_LOCAL_STATE: '/nonexistent/cloud.json' },
       },
     );
-    expect(run.status).not.toBe(0);
-    expect(run.stderr).toContain('pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud');
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      'mlops audit verify: --table: no ledger table: pass --table <name>, set MLOPS_LEDGER_TABLE, or start the local cloud',
+    );
+  });
+
+  it.each([
+    {
+      what: 'a range over the 366-day limit',
+      args: ['events', '--from', '2026-01-01T00:00:00Z', '--to', '2027-12-31T00:00:00Z'],
+      line: /^mlops audit events: --to: must be within 366 calendar days of from \(the range covers 730\)/,
+    },
+    {
+      what: 'to before from',
+      args: ['events', '--from', '2026-02-01T00:00:00Z', '--to', '2026-01-01T00:00:00Z'],
+      line: /^mlops audit events: --to: must not be before from/,
+    },
+    {
+      what: 'a time that is not ISO-8601',
+      args: ['events', '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z'],
+      line: /^mlops audit events: --from: /,
+    },
+    {
+      what: 'an unknown export format',
+      args: ['export', '--format', 'csv', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z'],
+      line: /^mlops audit export: --format: must be openlineage, got "csv"$/,
+    },
+    { what: 'a missing required option', args: ['served-at', ENDPOINT], line: /--at <time>/ },
+    { what: 'an unknown option', args: ['verify', '--no-such-flag'], line: /--no-such-flag/ },
+  ])('prints one line naming the option, no stack trace, and exits 2 for $what', ({ args, line }) => {
+    const run = mlops(...args);
+    expect(run.status, run.stderr).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
@@ -116,6 +172,7 @@ describe('GET /audit handler', () => {
   beforeAll(async () => {
     Object.assign(process.env, env, {
       LEDGER_TABLE: TABLE,
+      LEDGER_SIGNING_KEY: db.signingKeyArn,
       AUDIT_ARCHIVE_BUCKET: 'unused-in-these-tests',
       POWERTOOLS_METRICS_NAMESPACE: 'MlopsTest',
       POWERTOOLS_METRICS_DISABLED: 'true',

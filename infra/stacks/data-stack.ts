@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -132,6 +132,10 @@ export class DataStack extends Stack {
       deletionProtection: stage.tableDeletionProtection,
     });
     this.ledger = new LedgerTable(this, 'Ledger', { encryptionKey: this.key });
+    // What auditors need to verify from outside: `mlops audit verify --table --signing-key`.
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'LedgerSigningKeyArn', { value: this.ledger.signingKey.keyArn });
+    new CfnOutput(this, 'AuditArchiveBucketName', { value: this.auditArchive.bucketName });
     this.runState = new MlopsTable(this, 'RunState', {
       encryptionKey: this.key,
       partitionKey: 'runId',

@@ -285,7 +285,7 @@ describe('training sets', () => {
     expect(third.datasetHash).not.toBe(first.datasetHash);
     expect(first.baseline.delayRate2h?.kind).toBe('numeric');
     // Each build is recorded in the lineage ledger once, however often the step is retried.
-    const ledger = { client: emu.doc, tableName: await createLedgerTable(emu.ddb, `ledger-${n}`) };
+    const ledger = emu.ledger(await createLedgerTable(emu.ddb, `ledger-${n}`));
     const recorded = await recordDatasetBuilt(ledger, first, 'test');
     const retried = await recordDatasetBuilt(ledger, first, 'test');
     const rebuilt = await recordDatasetBuilt(ledger, second, 'test');

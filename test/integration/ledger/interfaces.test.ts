@@ -2,7 +2,7 @@
  * The auditor's interfaces against DynamoDB Local: the `mlops audit` CLI (a real subprocess,
  * reaching DynamoDB through AWS_ENDPOINT_URL_DYNAMODB) and the `/audit` Lambda handler.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { ServiceUnavailableError } from '../../../shared/errors.ts';
 import { appendEvent, LedgerContentionError } from '../../../shared/ledger/append.ts';
 import { LedgerIntegrityError } from '../../../shared/ledger/items.ts';
+import { runMlops } from '../../support/cli.ts';
 import { ENDPOINT, sampleHistory, t } from '../../support/ledger-history.ts';
 import { type LedgerDb, startLedgerDb } from '../../support/ledger-table.ts';
 
@@ -53,22 +54,7 @@ function mlops(...args: string[]) {
 }
 
 /** Like `mlops`, without blocking this process: the KMS emulator the CLI calls runs in it. */
-async function mlopsAsync(...args: string[]) {
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['infra/cli/main.ts', 'audit', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { status, stdout, stderr };
-}
+const mlopsAsync = (...args: string[]) => runMlops(['audit', ...args], env);
 
 describe('mlops audit (CLI)', () => {
   it('verifies the chain, signatures included, with --json and exit code 0', async () => {

@@ -118,6 +118,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       sagemaker: unused,
       sagemakerRuntime: unused,
       sns: unused,
+      kms: unused,
     };
     runtime = new LambdaRuntime({
       functions: assembly.functions,

@@ -2,12 +2,17 @@
  * The product's own app (not a fixture) in the local cloud: the feature store and audit routes,
  * bulk ingestion through S3 → EventBridge, and the ledger archiver fed by the DynamoDB stream.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
+import {
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../../infra/cli/local.ts';
@@ -18,6 +23,8 @@ import { signedFetch, signedRequest } from '../../../infra/local/sigv4.ts';
 import { readText } from '../../../shared/features/offline-store.ts';
 import { MAX_BATCH_RECORDS } from '../../../shared/features/records.ts';
 import { appendEvent } from '../../../shared/ledger/append.ts';
+import { kmsSigner } from '../../../shared/ledger/signing.ts';
+import { runMlops } from '../../support/cli.ts';
 
 let cloud: LocalCloud;
 const stateFile = join(mkdtempSync(join(tmpdir(), 'mlops-state-')), 'cloud.json');
@@ -251,8 +258,19 @@ describe('bulk ingestion through S3 and EventBridge', () => {
 });
 
 describe('ledger archive and audit routes', () => {
+  const cliRun = (args: readonly string[]) =>
+    runMlops(args, { MLOPS_LOCAL_STATE: stateFile, MLOPS_LEDGER_TABLE: '', AWS_REGION: '' });
+  const signingKey = () =>
+    cloud.assembly.keys.find((k) => k.logicalId.startsWith('LedgerSigningKey'))?.arn ?? '';
+
   it('archives appended events through the stream and verifies against the archive', async () => {
-    const ledger = { client: doc, tableName: tableOf('Ledger') };
+    // Prepare: a writer signs with the ledger key through the local KMS, as the pipeline steps do.
+    const kms = new KMSClient({
+      endpoint: cloud.endpoints.kms,
+      region: cloud.assembly.placement.region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const ledger = { client: doc, tableName: tableOf('Ledger'), signer: kmsSigner(kms, signingKey()) };
     await appendEvent(ledger, {
       type: 'IncidentOpened',
       eventId: 'incident-local-1',
@@ -271,18 +289,40 @@ describe('ledger archive and audit routes', () => {
     expect((archived.Contents ?? []).length).toBeGreaterThan(0);
     const verify = await call('GET', '/audit/verify?archive=true');
     expect(verify.status).toBe(200);
-    expect(verify.body).toMatchObject({ ok: true });
-    // The CLI finds the running local cloud's ledger by itself.
-    const cli = spawnSync(
-      join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'),
-      ['infra/cli/main.ts', 'audit', 'verify', '--json'],
-      {
-        cwd: join(import.meta.dirname, '..', '..', '..'),
-        encoding: 'utf8',
-        env: { ...process.env, MLOPS_LOCAL_STATE: stateFile, MLOPS_LEDGER_TABLE: '' },
-      },
-    );
-    expect(cli.status, cli.stderr).toBe(0);
-    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, eventsChecked: 1 });
+    expect(verify.body).toMatchObject({ ok: true, archive: { eventsChecked: 1 } });
+    // The CLI finds the running local cloud's ledger, signing key and archive by itself, and an
+    // archive bucket named on the command line on the same local S3.
+    for (const args of [[], ['--archive-bucket'], ['--archive-bucket', bucketOf('AuditArchive')]]) {
+      const cli = await cliRun(['audit', 'verify', '--json', ...args]);
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, eventsChecked: 1 });
+      if (args.length > 0) expect(JSON.parse(cli.stdout).archive).toMatchObject({ eventsChecked: 1 });
+    }
+    const pem = await cliRun(['audit', 'public-key']);
+    expect(pem.status, pem.stderr).toBe(0);
+    expect(pem.stdout).toContain('-----BEGIN PUBLIC KEY-----');
+  });
+
+  it('keeps archived ledger objects as first written: a different PUT or a DELETE is refused as on AWS', async () => {
+    // Prepare: an event archived by the previous test.
+    const bucket = bucketOf('AuditArchive');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ledger/main/events/' }));
+    const key = listed.Contents?.[0]?.Key ?? '';
+    const original = await readText(s3, bucket, key);
+    // Act / Assess
+    await expect(
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"forged":true}' })),
+    ).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    const same = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: original }));
+    expect(same.$metadata.httpStatusCode).toBe(200);
+    expect(await readText(s3, bucket, key)).toBe(original);
+    // A bucket without Object Lock is unaffected.
+    const datasets = bucketOf('Datasets');
+    await s3.send(new PutObjectCommand({ Bucket: datasets, Key: 'lock-check.txt', Body: 'a' }));
+    await s3.send(new PutObjectCommand({ Bucket: datasets, Key: 'lock-check.txt', Body: 'b' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: datasets, Key: 'lock-check.txt' }));
   });
 });

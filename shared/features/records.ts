@@ -40,6 +40,39 @@ function isWellFormed(s: string): boolean {
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
 
+/** Smallest non-zero magnitude a DynamoDB number holds. */
+export const DYNAMODB_MIN_MAGNITUDE = 1e-130;
+/**
+ * DynamoDB's largest magnitude is 9.9999999999999999999999999999999999999e125 (38 nines); the
+ * nearest double is 1e126 itself, above it, so a storable double is strictly below 1e126.
+ */
+export const DYNAMODB_MAGNITUDE_LIMIT = 1e126;
+
+/**
+ * Why DynamoDB (and so the online store) cannot hold `n` exactly, or undefined when it can. A
+ * double never has more than 17 significant digits, within DynamoDB's 38, so what remains is the
+ * magnitude range and -0, which DynamoDB stores as 0.
+ */
+export function dynamoNumberProblem(n: number): string | undefined {
+  if (Object.is(n, -0)) return 'must not be -0 (DynamoDB stores it as 0)';
+  const magnitude = Math.abs(n);
+  if (magnitude !== 0 && magnitude < DYNAMODB_MIN_MAGNITUDE) {
+    return `must be 0 or at least ${DYNAMODB_MIN_MAGNITUDE} in magnitude (the smallest number DynamoDB stores)`;
+  }
+  if (magnitude >= DYNAMODB_MAGNITUDE_LIMIT) {
+    return 'must be at most 9.9999999999999999999999999999999999999e125 in magnitude (the largest number DynamoDB stores)';
+  }
+  return undefined;
+}
+
+/** A number DynamoDB can store exactly, with `dynamoNumberProblem`'s message otherwise. */
+function storableNumber(n: z.ZodNumber): z.ZodType<number> {
+  return n.superRefine((value, ctx) => {
+    const problem = dynamoNumberProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
+}
+
 function valueSchema(feature: Feature): z.ZodType<FeatureValue> {
   let schema: z.ZodType<FeatureValue>;
   switch (feature.type) {
@@ -48,7 +81,7 @@ function valueSchema(feature: Feature): z.ZodType<FeatureValue> {
       let n = feature.type === 'integer' ? z.number().int() : z.number();
       if (feature.min !== undefined) n = n.min(feature.min);
       if (feature.max !== undefined) n = n.max(feature.max);
-      schema = n;
+      schema = storableNumber(n);
       break;
     }
     case 'categorical':
@@ -66,19 +99,29 @@ export function featureValuesSchema(features: readonly Feature[]) {
   return z.strictObject(Object.fromEntries(features.map((f) => [f.name, valueSchema(f)])));
 }
 
-/** An entity ID: non-empty, no separator characters that our keys use. */
+/**
+ * An entity ID: 1 to 256 characters of well-formed Unicode, with no `#` or `/` (our key
+ * separators), no white space, and no control or invisible format characters (Unicode Cc and Cf:
+ * NUL, U+200B zero-width space, U+202E right-to-left override...), which would make two IDs that
+ * look the same differ, or an ID display as another.
+ */
 export const EntityIdSchema = z
   .string()
   .min(1)
   .max(256)
   .regex(/^[^#/\s]+$/, 'must not contain #, / or whitespace')
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'must not contain control or invisible format characters (Unicode Cc, Cf)')
   .refine(isWellFormed, WELL_FORMED);
 
-/** ISO-8601 time with a zone, normalised to UTC milliseconds; not later than now + skew. */
+/** The earliest eventTime accepted: the Unix epoch, since DynamoDB TTL counts epoch seconds. */
+export const MIN_EVENT_TIME = '1970-01-01T00:00:00.000Z';
+
+/** ISO-8601 time with a zone, normalised to UTC milliseconds; from MIN_EVENT_TIME to now + skew. */
 export function eventTimeSchema(now: () => number = Date.now) {
   return z.iso
     .datetime({ offset: true })
     .transform((s) => new Date(s).toISOString())
+    .refine((s) => s >= MIN_EVENT_TIME, { message: `must not be before ${MIN_EVENT_TIME}` })
     .refine((s) => Date.parse(s) <= now() + MAX_FUTURE_SKEW_MS, {
       message: `must not be more than ${MAX_FUTURE_SKEW_MS / 60000} minutes in the future`,
     });
@@ -108,7 +151,8 @@ export function toFeatureRecord(
   group: string,
   input: { entityId: string; eventTime: string; values: Record<string, FeatureValue> },
 ): FeatureRecord {
-  // JSON has no -0 and writes it as 0, so 0 is the value stored; the strict canonical form refuses -0.
+  // Validation refuses -0 (dynamoNumberProblem); a caller that built values by hand still gets
+  // 0, what JSON and DynamoDB would store, since canonical JSON refuses -0.
   const values = Object.fromEntries(
     Object.entries(input.values).map(([name, v]) => [name, Object.is(v, -0) ? 0 : v]),
   );

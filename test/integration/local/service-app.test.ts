@@ -125,6 +125,31 @@ describe('feature store routes', () => {
     ]);
   });
 
+  it('stores only the good record of a batch whose other record DynamoDB could not hold', async () => {
+    // Prepare
+    const before = await storesSnapshot();
+    // Act
+    const res = await call('POST', '/features/airport-delays/batch', {
+      records: [
+        { entityId: 'TINY', eventTime: hoursAgo(1), values: { delayRate2h: 1e-320, flights2h: 3 } },
+        { entityId: 'IAH', eventTime: hoursAgo(1), values: { delayRate2h: 0.3, flights2h: 7 } },
+      ],
+    });
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected).toEqual([
+      { index: 0, problems: [expect.objectContaining({ field: 'values.delayRate2h' })] },
+    ]);
+    const after = await storesSnapshot();
+    expect(after.items.map((i) => i.pk).filter((pk) => String(pk).includes('TINY'))).toEqual([]);
+    const newKeys = after.keys.filter((k) => !before.keys.includes(k));
+    expect(newKeys).toHaveLength(1);
+    const history = await readText(s3, bucketOf('OfflineFeatures'), newKeys[0] ?? '');
+    expect(history).toContain('"IAH"');
+    expect(history).not.toContain('TINY');
+  });
+
   const valid = () => ({ delayRate2h: 0.1, flights2h: 1 });
   const oversize = {
     records: Array.from({ length: MAX_BATCH_RECORDS + 1 }, (_, i) => ({
@@ -148,6 +173,34 @@ describe('feature store routes', () => {
       body: { eventTime: hoursAgo(1), values: { delayRate2h: 'x', flights2h: 1 } },
       status: 400,
       field: 'values.delayRate2h',
+    },
+    {
+      what: 'a number DynamoDB cannot store (1e-320 passes min 0)',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { eventTime: hoursAgo(1), values: { delayRate2h: 1e-320, flights2h: 1 } },
+      status: 400,
+      field: 'values.delayRate2h',
+    },
+    ...[
+      ['a right-to-left override', 'ORD\u202E'],
+      ['a zero-width space', 'OR\u200BD'],
+      ['NUL', 'A\u0000B'],
+    ].map(([what, id]) => ({
+      what: `an entity ID holding ${what}`,
+      method: 'PUT',
+      path: `/features/airport-delays/${encodeURIComponent(id ?? '')}`,
+      body: { eventTime: hoursAgo(1), values: valid() },
+      status: 400,
+      field: 'entityId',
+    })),
+    {
+      what: 'an eventTime of year 0001',
+      method: 'PUT',
+      path: '/features/airport-delays/BOS',
+      body: { eventTime: '0001-01-01T00:00:00Z', values: valid() },
+      status: 400,
+      field: 'eventTime',
     },
     {
       what: 'a value out of range',
@@ -240,18 +293,31 @@ describe('bulk ingestion through S3 and EventBridge', () => {
       `PHX,${hoursAgo(1)},0.25,12`,
       `DFW,${hoursAgo(1)},2,3`,
       `SEA,${hoursAgo(1)},0.05,9`,
+      `MSP,${hoursAgo(1)},1e-320,4`,
     ].join('\n');
     await s3.send(
       new PutObjectCommand({ Bucket: datasets, Key: 'ingest/airport-delays/drop-1.csv', Body: csv }),
     );
     await cloud.settle();
     const summary = JSON.parse(await readText(s3, datasets, 'quarantine/airport-delays/drop-1.summary.json'));
-    expect(summary).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
+    expect(summary).toMatchObject({ rows: 4, accepted: 2, rejected: 2 });
     const quarantined = await readText(s3, datasets, 'quarantine/airport-delays/drop-1.rejected.jsonl');
-    expect(JSON.parse(quarantined.trim())).toMatchObject({
-      line: 3,
-      problems: [{ field: 'values.delayRate2h' }],
-    });
+    expect(
+      quarantined
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      expect.objectContaining({
+        line: 3,
+        problems: [expect.objectContaining({ field: 'values.delayRate2h' })],
+      }),
+      expect.objectContaining({
+        line: 5,
+        problems: [expect.objectContaining({ field: 'values.delayRate2h' })],
+      }),
+    ]);
+    expect((await call('GET', '/features/airport-delays/MSP')).status).toBe(404);
     const phx = await call('GET', '/features/airport-delays/PHX');
     expect(phx.body.values).toEqual({ delayRate2h: 0.25, flights2h: 12 });
   });

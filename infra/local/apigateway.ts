@@ -4,14 +4,13 @@
  * (payload 2.0) at `/<path>` for the `$default` stage. AWS_IAM routes verify SigV4 signatures made
  * with the local credentials.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { listenLocal, readBody } from './http.ts';
 import type { LambdaRuntime } from './lambda/runtime.ts';
 import type { LocalAssembly, LocalRoute } from './model.ts';
-import { NodeSha256 } from './sigv4.ts';
+import { sigV4Signature } from './sigv4.ts';
 
 /** API Gateway's own integration timeout: a slower function gets a 504. */
 const INTEGRATION_TIMEOUT_MS = 29_000;
@@ -57,12 +56,20 @@ type Verdict =
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
+/**
+ * A request header as the client sent it (repeats joined by commas). Read from `rawHeaders`: Node's
+ * `req.headers` is a plain object, where a header named `__proto__` is lost.
+ */
 function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
+  const wanted = name.toLowerCase();
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === wanted) values.push(req.rawHeaders[i + 1] ?? '');
+  }
+  return values.length === 0 ? undefined : values.join(',');
 }
 
-/** Verifies a SigV4 Authorization header by signing the same request again with the local credentials. */
+/** Verifies a SigV4 Authorization header by computing the signature again with the local credentials. */
 async function verifySignature(
   req: IncomingMessage,
   url: URL,
@@ -129,37 +136,24 @@ async function verifySignature(
       message: `Signature expired: ${amzDate} is now earlier or later than the allowed 15 minutes.`,
     };
   }
-  const names = signedHeaders.split(';');
-  const headers: Record<string, string> = {};
-  for (const name of names) headers[name] = headerValue(req, name) ?? '';
-  const query: Record<string, string | string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    const prior = query[k];
-    query[k] = prior === undefined ? v : Array.isArray(prior) ? [...prior, v] : [prior, v];
+  // Hash the body that arrived: a client's x-amz-content-sha256 is only a claim, and a signer
+  // that took it as the payload hash would pass a signature over one body for another.
+  const payloadHash = createHash('sha256').update(body).digest('hex');
+  const claimedHash = headerValue(req, 'x-amz-content-sha256');
+  if (claimedHash !== undefined && claimedHash !== payloadHash) {
+    return { ok: false, status: 403, type: 'InvalidSignatureException', message: SIGNATURE_MISMATCH };
   }
-  const signer = new SignatureV4({
-    credentials: LOCAL_CREDENTIALS,
-    region,
-    service: 'execute-api',
-    sha256: NodeSha256,
-    // Sign exactly what the client signed: no header is added.
-    applyChecksum: false,
+  const expected = sigV4Signature({
+    method: req.method ?? 'GET',
+    // The path exactly as sent: the client signed its encoded form.
+    path: (req.url ?? '/').split('?')[0] ?? '/',
+    query: url.searchParams,
+    headers: signedHeaders.split(';').map((name) => [name, headerValue(req, name) ?? ''] as const),
+    payloadHash,
+    amzDate,
+    scope: `${parts[2]}/${scopeRegion}/${service}/aws4_request`,
+    secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
   });
-  const signed = await signer.sign(
-    {
-      method: req.method ?? 'GET',
-      protocol: 'http:',
-      hostname: (headerValue(req, 'host') ?? '').replace(/:\d+$/, ''),
-      // The path exactly as sent: the client signed its encoded form (SigV4 encodes it once more
-      // for every service but S3), so decoding it here would reject correct signatures.
-      path: (req.url ?? '/').split('?')[0] ?? '/',
-      query,
-      headers,
-      body: body.length > 0 ? body : undefined,
-    },
-    { signingDate, signableHeaders: new Set(names) },
-  );
-  const expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization))?.[1];
   if (expected !== signature) {
     return { ok: false, status: 403, type: 'InvalidSignatureException', message: SIGNATURE_MISMATCH };
   }
@@ -173,11 +167,15 @@ interface Match {
   readonly path: string;
 }
 
-/** Matches `/items/{id}` or `/files/{proxy+}` against a path; returns the parameters or undefined. */
+/**
+ * Matches `/items/{id}` or `/files/{proxy+}` against a path; returns the parameters or undefined.
+ * Maps keyed by client input (parameters, headers, query) have no prototype, so a name such as
+ * `__proto__` or `constructor` is an ordinary key.
+ */
 function matchPath(template: string, path: string): Record<string, string> | undefined {
   const want = template.split('/').filter(Boolean);
   const got = path.split('/').filter(Boolean);
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < want.length; i++) {
     const part = want[i] ?? '';
     const greedy = /^\{(.+)\+\}$/.exec(part);
@@ -201,6 +199,16 @@ function specificity(template: string): number[] {
     .split('/')
     .filter(Boolean)
     .map((p) => (p.endsWith('+}') ? 0 : p.startsWith('{') ? 1 : 2));
+}
+
+/** Whether every segment of `pathname` percent-decodes to well-formed text. */
+function decodablePath(pathname: string): boolean {
+  try {
+    for (const segment of pathname.split('/')) decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function moreSpecific(a: string, b: string): number {
@@ -272,16 +280,16 @@ interface RequestFacts {
 
 /** The Lambda proxy event, payload format 1.0 (REST APIs). */
 function restEvent(f: RequestFacts): Record<string, unknown> {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   const raw = f.req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const [name = '', value = ''] = [raw[i], raw[i + 1]];
     headers[name] = value;
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   for (const [k, v] of f.url.searchParams) {
     query[k] = v;
     multiQuery[k] = [...(multiQuery[k] ?? []), v];
@@ -337,7 +345,7 @@ function restEvent(f: RequestFacts): Record<string, unknown> {
 
 /** The Lambda proxy event, payload format 2.0 (HTTP APIs). */
 function httpEvent(f: RequestFacts): Record<string, unknown> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   const raw = f.req.rawHeaders;
   const cookies: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -346,7 +354,7 @@ function httpEvent(f: RequestFacts): Record<string, unknown> {
     if (name === 'cookie') cookies.push(...value.split(';').map((c) => c.trim()));
     else headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  const query: Record<string, string> = {};
+  const query: Record<string, string> = Object.create(null);
   for (const [k, v] of f.url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const route = f.match.route;
   const now = new Date();
@@ -435,7 +443,7 @@ export function proxyResponse(
     if (result.body !== undefined && result.body !== null && typeof result.body !== 'string')
       return undefined;
   }
-  const headers: Record<string, string | string[]> = {};
+  const headers: Record<string, string | string[]> = Object.create(null);
   if (isRecord(result.multiValueHeaders)) {
     for (const [k, v] of Object.entries(result.multiValueHeaders)) {
       if (Array.isArray(v)) headers[k.toLowerCase()] = v.map(String);
@@ -467,6 +475,20 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     const requestId = randomUUID();
     const ids = { 'x-amzn-requestid': requestId, 'x-amz-apigw-id': requestId.slice(0, 16) };
     const body = await readBody(req);
+    if (!decodablePath(url.pathname)) {
+      // API Gateway refuses a path it cannot percent-decode (`%ZZ`, `%`, `%FF`, an encoded lone
+      // surrogate) before any route or authorizer runs.
+      sendJson(
+        res,
+        400,
+        { message: 'Bad Request' },
+        {
+          ...ids,
+          'x-amzn-errortype': 'BadRequestException',
+        },
+      );
+      return;
+    }
     const match = findRoute(assembly.routes, (req.method ?? 'GET').toUpperCase(), url.pathname);
     if (match === 'none') {
       // A REST stage (or no HTTP API at the root) answers like REST APIs do: 403, not 404.
@@ -556,8 +578,15 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       // A local failure (the runtime stopped, an unknown function) is what AWS shows as a 500.
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
-      else res.destroy();
+      const requestId = randomUUID();
+      if (!res.headersSent) {
+        sendJson(
+          res,
+          500,
+          { message: 'Internal server error' },
+          { 'x-amzn-requestid': requestId, 'x-amz-apigw-id': requestId.slice(0, 16) },
+        );
+      } else res.destroy();
     });
   });
   const { endpoint, close } = await listenLocal(server, options.port);

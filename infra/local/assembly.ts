@@ -25,7 +25,6 @@ import type {
   LocalStateMachine,
   LocalStreamMapping,
   LocalTable,
-  LocalTopic,
 } from './model.ts';
 
 /** A JSON value as found in a CloudFormation template. */

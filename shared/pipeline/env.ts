@@ -68,7 +68,12 @@ export const STEP_ENV = {
     IMAGE_URI: true,
     SAGEMAKER_ROLE_ARN: true,
   }),
-  evaluate: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true }),
+  evaluate: PipelineEnvSchema.pick({
+    USE_CASE_CONFIG: true,
+    LEDGER_TABLE: true,
+    LEDGER_CHAIN: true,
+    LEDGER_SIGNING_KEY: true,
+  }),
   register: PipelineEnvSchema.pick({
     USE_CASE_CONFIG: true,
     STAGE_REQUIRE_APPROVAL: true,
@@ -81,5 +86,10 @@ export const STEP_ENV = {
   }),
   requestApproval: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, RUN_STATE_TABLE: true, TOPIC_ARN: true }),
   approvalApi: PipelineEnvSchema.pick({ RUN_STATE_TABLE: true }),
-  record: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true }),
+  record: PipelineEnvSchema.pick({
+    USE_CASE_CONFIG: true,
+    LEDGER_TABLE: true,
+    LEDGER_CHAIN: true,
+    LEDGER_SIGNING_KEY: true,
+  }),
 } as const;

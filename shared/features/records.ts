@@ -43,13 +43,14 @@ function isWellFormed(s: string): boolean {
 /** Smallest non-zero magnitude a DynamoDB number holds. */
 export const DYNAMODB_MIN_MAGNITUDE = 1e-130;
 /**
- * DynamoDB's largest magnitude is 9.9999999999999999999999999999999999999e125 (38 nines); the
- * nearest double is 1e126 itself, above it, so a storable double is strictly below 1e126.
+ * Largest magnitude the online store writes and reads back as a plain number: 2^53 - 1. DynamoDB
+ * itself goes up to 9.9999999999999999999999999999999999999e125, but the SDK's document client
+ * refuses to write a number beyond Number.MAX_SAFE_INTEGER (and would read one back as a BigInt).
  */
-export const DYNAMODB_MAGNITUDE_LIMIT = 1e126;
+export const MAX_STORED_MAGNITUDE = Number.MAX_SAFE_INTEGER;
 
 /**
- * Why DynamoDB (and so the online store) cannot hold `n` exactly, or undefined when it can. A
+ * Why the online store (DynamoDB through the document client) cannot hold `n` exactly, or undefined when it can. A
  * double never has more than 17 significant digits, within DynamoDB's 38, so what remains is the
  * magnitude range and -0, which DynamoDB stores as 0.
  */
@@ -59,8 +60,8 @@ export function dynamoNumberProblem(n: number): string | undefined {
   if (magnitude !== 0 && magnitude < DYNAMODB_MIN_MAGNITUDE) {
     return `must be 0 or at least ${DYNAMODB_MIN_MAGNITUDE} in magnitude (the smallest number DynamoDB stores)`;
   }
-  if (magnitude >= DYNAMODB_MAGNITUDE_LIMIT) {
-    return 'must be at most 9.9999999999999999999999999999999999999e125 in magnitude (the largest number DynamoDB stores)';
+  if (magnitude > MAX_STORED_MAGNITUDE) {
+    return `must be at most ${MAX_STORED_MAGNITUDE} (2^53 - 1) in magnitude (the largest number the online store writes and reads back exactly)`;
   }
   return undefined;
 }

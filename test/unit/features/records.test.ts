@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { type FeatureGroup, FeatureGroupSchema } from '../../../shared/config/use-case.ts';
 import { validateRecords } from '../../../shared/features/ingest.ts';
 import {
-  DYNAMODB_MAGNITUDE_LIMIT,
   DYNAMODB_MIN_MAGNITUDE,
   dynamoNumberProblem,
   EntityIdSchema,
   eventTimeSchema,
+  MAX_STORED_MAGNITUDE,
 } from '../../../shared/features/records.ts';
 
 const group: FeatureGroup = FeatureGroupSchema.parse({
@@ -31,7 +31,18 @@ describe('values the stores cannot hold', () => {
   it.each([
     ['a subnormal that passes min 0', { ratio: 1e-320 }, 'values.ratio', 'at least 1e-130'],
     ['just under the smallest DynamoDB magnitude', { reading: -9e-131 }, 'values.reading', 'at least 1e-130'],
-    ['beyond the largest DynamoDB magnitude', { reading: 1e126 }, 'values.reading', 'at most 9.99'],
+    [
+      'beyond the largest DynamoDB magnitude',
+      { reading: 1e126 },
+      'values.reading',
+      'at most 9007199254740991',
+    ],
+    [
+      'beyond what the document client writes exactly',
+      { reading: 2 ** 53 },
+      'values.reading',
+      'at most 9007199254740991',
+    ],
     ['-0, which DynamoDB stores as 0', { reading: -0 }, 'values.reading', 'must not be -0'],
   ])('refuses %s, naming the field', (_what, values, field, problem) => {
     // Act
@@ -46,7 +57,7 @@ describe('values the stores cannot hold', () => {
   it('accepts 0 and the extremes DynamoDB does hold', () => {
     const { accepted } = validateRecords(
       group,
-      [record({ ratio: 0, reading: DYNAMODB_MIN_MAGNITUDE }), record({ reading: -9.99999999999999e125 })],
+      [record({ ratio: 0, reading: DYNAMODB_MIN_MAGNITUDE }), record({ reading: -Number.MAX_SAFE_INTEGER })],
       now,
     );
     expect(accepted).toHaveLength(2);
@@ -58,7 +69,7 @@ describe('values the stores cannot hold', () => {
         const magnitude = Math.abs(n);
         const storable =
           !Object.is(n, -0) &&
-          (magnitude === 0 || (magnitude >= 1e-130 && magnitude < DYNAMODB_MAGNITUDE_LIMIT));
+          (magnitude === 0 || (magnitude >= 1e-130 && magnitude <= MAX_STORED_MAGNITUDE));
         expect(dynamoNumberProblem(n) === undefined).toBe(storable);
       }),
       { numRuns: 2000 },

@@ -58,17 +58,6 @@ class KmsError extends AwsApiError {
   override readonly name: string = 'KmsError';
 }
 
-function blob(body: Record<string, unknown>, name: string): Buffer {
-  const value = body[name];
-  if (typeof value !== 'string' || value === '') {
-    throw new KmsError(
-      'ValidationException',
-      `1 validation error detected: Value at '${name}' failed to satisfy constraint: Member must not be null`,
-    );
-  }
-  return Buffer.from(value, 'base64');
-}
-
 function text(body: Record<string, unknown>, name: string): string {
   const value = body[name];
   if (typeof value !== 'string' || value === '') {
@@ -78,6 +67,11 @@ function text(body: Record<string, unknown>, name: string): string {
     );
   }
   return value;
+}
+
+/** A blob member: base64 in the JSON protocol. */
+function blob(body: Record<string, unknown>, name: string): Buffer {
+  return Buffer.from(text(body, name), 'base64');
 }
 
 /** Loads the key pair kept under `dir`, or makes one and keeps it there. */

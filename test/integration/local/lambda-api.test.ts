@@ -198,6 +198,49 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       });
     });
 
+    it('refuses a signed POST whose body was swapped, though its x-amz-content-sha256 was signed', async () => {
+      // Prepare: an SDK-style signer, which signs the hash of the body it was given
+      const req = await signed(api.url('v1', '/items'), 'POST', '{"id":"signed","value":"a"}');
+      expect(Object.keys(req.init.headers ?? {})).toContain('x-amz-content-sha256');
+      // Act
+      const res = await fetch(req.url, { ...req.init, body: '{"id":"swapped","value":"b"}' });
+      // Assess
+      expect(res.status).toBe(403);
+      expect(res.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+      expect(((await res.json()) as { message: string }).message).toMatch(
+        /^The request signature we calculated does not match/,
+      );
+      const item = await ddb().send(
+        new GetItemCommand({ TableName: assembly.tables[0]?.name, Key: { pk: { S: 'item#swapped' } } }),
+      );
+      expect(item.Item).toBeUndefined();
+    });
+
+    it('answers 400 Bad Request with a request ID to an undecodable path on every fixture route', async () => {
+      for (const route of assembly.routes) {
+        for (const badEscape of ['%ZZ', '%', '%FF', '%ED%A0%80']) {
+          const path = route.path.includes('{')
+            ? route.path.replace(/\{[^}]+\}/g, badEscape)
+            : `${route.path}/${badEscape}`;
+          const res = await fetch(`${api.url(route.stageName, path)}?__proto__=1&constructor=1&toString=x`, {
+            method: route.method === 'ANY' ? 'GET' : route.method,
+            headers: { constructor: 'c', hasOwnProperty: 'h' },
+          });
+          expect(res.status, `${route.method} ${path}`).toBe(400);
+          expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
+          expect(await res.json()).toEqual({ message: 'Bad Request' });
+        }
+      }
+    });
+
+    it('hands query parameters and headers named like prototype members to the handler', async () => {
+      const res = await fetch(`${api.url('v1', '/items/item-1')}?__proto__=1&constructor=1&toString=x`, {
+        headers: { constructor: 'c', hasOwnProperty: 'h' },
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ id: 'item-1', value: 'hello' });
+    });
+
     it('serves GET /items/{id} with the path parameter, and the handler 404 for an unknown id', async () => {
       const found = await fetch(api.url('v1', '/items/item-1'));
       expect(found.status).toBe(200);

@@ -11,6 +11,8 @@ import {
   recordInputSchema,
   singleRecordBodySchema,
 } from '../../shared/features/records.ts';
+import { LABEL_ROUTES } from '../../shared/labels/api.ts';
+import { labelContract, labelInputSchema, MAX_LABEL_BATCH } from '../../shared/labels/schema.ts';
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
 import { ApprovalBodySchema, StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
 import { openApiSchema } from './json-schema.ts';
@@ -121,6 +123,50 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
       },
     },
     responses: { '200': { description: '`{accepted, rejected: [{index, problems}], results}`' }, ...errors },
+  });
+
+  add(LABEL_ROUTES.batch.path, LABEL_ROUTES.batch.method, {
+    summary: `Ingest up to ${MAX_LABEL_BATCH} label events of a use case; valid ones are stored, every rejection is listed`,
+    parameters: [
+      {
+        name: 'useCase',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', enum: useCases.map((u) => u.name) },
+      },
+    ],
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['labels'],
+            properties: {
+              labels: {
+                type: 'array',
+                minItems: 1,
+                maxItems: MAX_LABEL_BATCH,
+                items: {
+                  oneOf: useCases.map((uc) => ({
+                    title: uc.name,
+                    ...openApiSchema(labelInputSchema(labelContract(uc))),
+                  })),
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description:
+          '`{useCase, accepted, rejected: [{index, problems}], results: [{labelId, eventTime, outcome: written|duplicate}]}`',
+      },
+      ...errors,
+    },
   });
 
   for (const route of Object.values(AUDIT_ROUTES)) {

@@ -6,6 +6,7 @@ import { buildOpenApiDocument } from '../api/openapi.ts';
 import { loadUseCases } from '../config/use-cases.ts';
 import { registerAuditCommands } from './audit.ts';
 import { runCli } from './errors.ts';
+import { registerLabelCommands } from './labels.ts';
 import { registerLocalCommands } from './local.ts';
 import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
@@ -17,7 +18,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // exitOverride first: subcommands copy it, so their usage errors reach runCli too.
 const program = new Command()
   .name('mlops')
-  .description('Operate the serverless MLOps stack: local cloud, training, approval, audit.')
+  .description('Operate the serverless MLOps stack: local cloud, labels, training, approval, audit.')
   .exitOverride();
 
 program
@@ -49,6 +50,7 @@ program
   });
 
 registerStartCommand(program);
+registerLabelCommands(program);
 registerTrainingCommands(program);
 registerAuditCommands(program);
 

@@ -33,6 +33,8 @@ export interface Target {
   readonly archiveBucket?: string;
   /** ARN of the ledger's signing key, whose public key verify checks signatures with. */
   readonly signingKey?: string;
+  /** The datasets bucket (bulk drop zones, labels, snapshots). */
+  readonly datasetsBucket?: string;
 }
 
 /** Names a command may be given; each defaults as the module comment says. */
@@ -41,6 +43,7 @@ export interface TargetOptions {
   readonly ledgerTable?: string;
   readonly archiveBucket?: string;
   readonly signingKey?: string;
+  readonly datasetsBucket?: string;
 }
 
 /** The running local cloud when there is one, else AWS. */
@@ -55,6 +58,7 @@ export function resolveTarget(options: TargetOptions = {}): Target {
       ledgerTable: options.ledgerTable ?? env.MLOPS_LEDGER_TABLE,
       archiveBucket: options.archiveBucket ?? env.MLOPS_AUDIT_ARCHIVE_BUCKET,
       signingKey: options.signingKey ?? env.MLOPS_LEDGER_SIGNING_KEY,
+      datasetsBucket: options.datasetsBucket ?? env.MLOPS_DATASETS_BUCKET,
     }),
   };
 }
@@ -72,6 +76,7 @@ export function localTarget(state: LocalCloudState, options: TargetOptions = {})
       ledgerTable: options.ledgerTable ?? state.tables.find((t) => t.includes('Ledger')),
       archiveBucket: options.archiveBucket ?? state.buckets.find((b) => b.includes('auditarchive')),
       signingKey: options.signingKey ?? state.keys.find((k) => k.logicalId.includes('LedgerSigningKey'))?.arn,
+      datasetsBucket: options.datasetsBucket ?? state.buckets.find((b) => b.includes('datasets')),
     }),
   };
 }

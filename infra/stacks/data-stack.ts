@@ -136,6 +136,7 @@ export class DataStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
     new CfnOutput(this, 'LedgerSigningKeyArn', { value: this.ledger.signingKey.keyArn });
     new CfnOutput(this, 'AuditArchiveBucketName', { value: this.auditArchive.bucketName });
+    new CfnOutput(this, 'DatasetsBucketName', { value: this.datasets.bucketName });
     this.runState = new MlopsTable(this, 'RunState', {
       encryptionKey: this.key,
       partitionKey: 'runId',

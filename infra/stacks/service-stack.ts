@@ -9,6 +9,7 @@ import type { UseCase } from '../../shared/config/use-case.ts';
 import type { StageConfig } from '../config/stage.ts';
 import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
+import { LabelStore } from '../constructs/label-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
 import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline.ts';
 
@@ -52,6 +53,8 @@ export class ServiceStack extends Stack {
   readonly audit: Audit;
   /** The feature store routes and bulk ingestion. */
   readonly features: FeatureStore;
+  /** The label route and bulk label ingestion. */
+  readonly labels: LabelStore;
   /** One training pipeline per use case, by use-case name. */
   readonly pipelines: Readonly<Record<string, TrainingPipeline>>;
   /** `POST /training/runs/{runId}/approval`, shared by every pipeline. */
@@ -69,7 +72,7 @@ export class ServiceStack extends Stack {
     });
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: `mlops-${stage.name}`,
-      description: `mlops ${stage.name}: features, training, predict, feedback and audit routes`,
+      description: `mlops ${stage.name}: features, labels, training, predict, feedback and audit routes`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
       // Execution logs need the account-level CloudWatch role.
@@ -102,6 +105,14 @@ export class ServiceStack extends Stack {
     this.features = new FeatureStore(this, 'Features', {
       onlineTable: props.onlineFeatures,
       offlineBucket: props.offlineFeatures,
+      datasetsBucket: props.datasets,
+      encryptionKey: props.encryptionKey,
+      api: this.api,
+      stage,
+      useCases: props.useCases,
+    });
+
+    this.labels = new LabelStore(this, 'Labels', {
       datasetsBucket: props.datasets,
       encryptionKey: props.encryptionKey,
       api: this.api,

@@ -107,6 +107,12 @@ export const DataQualitySchema = z.strictObject({
   maxMissingRate: z.number().min(0).max(1),
   minPositiveRate: z.number().gt(0).lt(1),
   maxPositiveRate: z.number().gt(0).lt(1),
+  /**
+   * Largest share of stored label rows the dataset build may refuse (rows that do not fit the use
+   * case, such as a file written into the label store by hand). They are left out and listed next
+   * to the snapshot; above this share ValidateData fails and names the first few.
+   */
+  maxQuarantinedLabelRate: z.number().min(0).max(1).default(0.01),
 });
 
 export const GatesSchema = z.strictObject({

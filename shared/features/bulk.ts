@@ -1,8 +1,9 @@
 /**
- * Bulk ingestion of a CSV or JSONL object dropped under `ingest/<group>/` in the datasets bucket.
- * Rows are streamed and written in chunks (bounded memory); every rejected row goes, with its
- * reasons, to `quarantine/<group>/<file>.rejected.jsonl`, and a summary is written next to it.
- * Nothing is dropped silently.
+ * Bulk ingestion of a CSV or JSONL object dropped in the datasets bucket: feature records under
+ * `ingest/<group>/`, and (through the same core, `ingestBulkRows`) label events under
+ * `ingest-labels/<useCase>/`. Rows are streamed and written in chunks (bounded memory); every
+ * rejected row goes, with its reasons, to a `.rejected.jsonl` file in quarantine, and a summary is
+ * written next to it. Nothing is dropped silently.
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -15,37 +16,72 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { parse } from 'csv-parse';
 import type { FeatureGroup } from '../config/use-case.ts';
 import type { FieldProblem } from '../validation.ts';
-import { type IngestContext, type RecordResult, validateRecords, writeRecords } from './ingest.ts';
+import {
+  type IngestContext,
+  type RecordResult,
+  type Rejection,
+  validateRecords,
+  writeRecords,
+} from './ingest.ts';
 
 /** Rows validated and written together. */
 export const BULK_CHUNK_ROWS = 500;
 
-/** Summary written next to the quarantine file. */
-export interface BulkSummary {
-  readonly source: { readonly bucket: string; readonly key: string };
-  readonly group: string;
-  readonly format: 'csv' | 'jsonl';
+/** A bulk file's format, from its extension. */
+export type BulkFormat = 'csv' | 'jsonl';
+
+/** What every bulk summary records, whatever the rows are. */
+export interface BulkCounts<Outcome extends string> {
+  readonly source: {
+    readonly bucket: string;
+    readonly key: string;
+    /** The ETag of the object processed, so an uploader can tell its file's summary from an older one. */
+    readonly etag: string | null;
+  };
+  readonly format: BulkFormat;
   readonly rows: number;
   readonly accepted: number;
   readonly rejected: number;
-  readonly outcomes: Readonly<Record<RecordResult['outcome'], number>>;
+  readonly outcomes: Readonly<Record<Outcome, number>>;
   /** Where rejected rows and their reasons are, or null when there were none. */
   readonly quarantineKey: string | null;
   readonly summaryKey: string;
 }
 
-/** The object key does not follow `ingest/<group>/<name>.csv|jsonl`. */
+/** Summary written next to the quarantine file of a feature file. */
+export interface BulkSummary extends BulkCounts<RecordResult['outcome']> {
+  readonly group: string;
+}
+
+/** The object key does not follow the drop zone's layout. */
 export class BulkKeyError extends Error {
   override readonly name = 'BulkKeyError';
 }
 
-/** Parses `ingest/<group>/<name>.<csv|jsonl>`. */
-export function parseIngestKey(key: string): { group: string; name: string; format: 'csv' | 'jsonl' } {
-  const m = /^ingest\/([a-z][a-z0-9-]*)\/(.+)\.(csv|jsonl)$/.exec(key);
+/** Parses `<zone><target>/<name>.<csv|jsonl>` (the target is a group or use-case name). */
+export function parseDropKey(
+  zone: string,
+  key: string,
+): { target: string; name: string; format: BulkFormat } {
+  const m = new RegExp(`^${zone}([a-z][a-z0-9-]*)/(.+)\\.(csv|jsonl)$`).exec(key);
   if (!m?.[1] || !m[2] || !m[3]) {
-    throw new BulkKeyError(`object key must look like ingest/<group>/<name>.csv or .jsonl, got "${key}"`);
+    throw new BulkKeyError(`object key must look like ${zone}<name>/<file>.csv or .jsonl, got "${key}"`);
   }
-  return { group: m[1], name: m[2], format: m[3] as 'csv' | 'jsonl' };
+  return { target: m[1], name: m[2], format: m[3] as BulkFormat };
+}
+
+/** Parses `ingest/<group>/<name>.<csv|jsonl>`. */
+export function parseIngestKey(key: string): { group: string; name: string; format: BulkFormat } {
+  const { target, name, format } = parseDropKey('ingest/', key);
+  return { group: target, name, format };
+}
+
+/** A CSV cell as JSON would carry it: empty is null, numbers and booleans typed by the field's type. */
+export function csvCell(type: string | undefined, text: string): unknown {
+  if (text === '') return null;
+  if (type === 'number' || type === 'integer') return Number.isNaN(Number(text)) ? text : Number(text);
+  if (type === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
+  return text;
 }
 
 /** Turns a CSV row (all strings) into the record shape, typing values by the group's features. */
@@ -54,12 +90,7 @@ function csvRowToRecord(group: FeatureGroup, row: Record<string, string>): unkno
   const values: Record<string, unknown> = {};
   for (const [column, text] of Object.entries(row)) {
     if (column === 'entityId' || column === 'eventTime') continue;
-    const type = types.get(column);
-    if (text === '') values[column] = null;
-    else if (type === 'number' || type === 'integer')
-      values[column] = Number.isNaN(Number(text)) ? text : Number(text);
-    else if (type === 'boolean') values[column] = text === 'true' ? true : text === 'false' ? false : text;
-    else values[column] = text;
+    values[column] = csvCell(types.get(column), text);
   }
   return { entityId: row.entityId, eventTime: row.eventTime, values };
 }
@@ -70,7 +101,10 @@ interface ParsedRow {
   readonly problem?: FieldProblem;
 }
 
-async function* csvRows(group: FeatureGroup, body: Readable): AsyncGenerator<ParsedRow> {
+async function* csvRows(
+  toValue: (row: Record<string, string>) => unknown,
+  body: Readable,
+): AsyncGenerator<ParsedRow> {
   const parser = parse({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true });
   // pipe() does not forward a download error; without this the parser would wait forever.
   body.once('error', (e) => parser.destroy(e));
@@ -78,7 +112,7 @@ async function* csvRows(group: FeatureGroup, body: Readable): AsyncGenerator<Par
   let line = 1;
   for await (const row of parser as AsyncIterable<Record<string, string>>) {
     line++;
-    yield { line, value: csvRowToRecord(group, row) };
+    yield { line, value: toValue(row) };
   }
 }
 
@@ -95,26 +129,45 @@ async function* jsonlRows(body: Readable): AsyncGenerator<ParsedRow> {
   }
 }
 
-/** Ingests one bulk object; returns (and stores) its summary. */
-export async function ingestBulkObject(
-  ctx: IngestContext,
-  groups: ReadonlyMap<string, FeatureGroup>,
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<BulkSummary> {
-  const { group: groupName, name, format } = parseIngestKey(key);
-  const quarantineKey = `quarantine/${groupName}/${name}.rejected.jsonl`;
-  const summaryKey = `quarantine/${groupName}/${name}.summary.json`;
-  const group = groups.get(groupName);
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  if (!object.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+/** Validates and writes one chunk of parsed rows; `rejected` indexes are positions in `values`. */
+export type ChunkWriter<Outcome extends string> = (values: readonly unknown[]) => Promise<{
+  readonly acceptedCount: number;
+  readonly rejected: readonly Rejection[];
+  readonly outcomes: readonly Outcome[];
+}>;
+
+/** Where a bulk file is and where its report goes, and how its rows become values. */
+export interface BulkFileOptions<Outcome extends string> {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  readonly format: BulkFormat;
+  readonly quarantineKey: string;
+  readonly summaryKey: string;
+  /** Every outcome a written row may have, each counted from 0. */
+  readonly outcomeNames: readonly Outcome[];
+  /**
+   * How rows are read and written, or a problem that rejects every row (an unknown target):
+   * each row is then kept, with the reason, rather than dropped.
+   */
+  readonly target:
+    | { readonly csvRow: (row: Record<string, string>) => unknown; readonly write: ChunkWriter<Outcome> }
+    | { readonly refuse: FieldProblem };
+}
+
+/** Streams one bulk object through `target`, quarantines its rejects and stores the counts. */
+export async function ingestBulkRows<Outcome extends string, Summary extends BulkCounts<Outcome>>(
+  o: BulkFileOptions<Outcome>,
+  summarize: (counts: BulkCounts<Outcome>) => Summary,
+): Promise<Summary> {
+  const object = await o.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: o.key }));
+  if (!object.Body) throw new Error(`s3://${o.bucket}/${o.key} has no body`);
   const body = object.Body as Readable;
 
   const work = mkdtempSync(join(tmpdir(), 'bulk-'));
   const rejectedFile = join(work, 'rejected.jsonl');
   const rejectedOut = createWriteStream(rejectedFile);
-  const outcomes: Record<RecordResult['outcome'], number> = { updated: 0, stale: 0, duplicate: 0 };
+  const outcomes = Object.fromEntries(o.outcomeNames.map((n) => [n, 0])) as Record<Outcome, number>;
   let rows = 0;
   let accepted = 0;
   let rejected = 0;
@@ -123,32 +176,26 @@ export async function ingestBulkObject(
     if (!rejectedOut.write(`${JSON.stringify({ line, problems, row })}\n`)) await once(rejectedOut, 'drain');
   };
   try {
-    if (!group) {
-      // Every row is kept, with the reason, rather than dropped.
+    const target = o.target;
+    if ('refuse' in target) {
       for await (const text of createInterface({ input: body })) {
         rows++;
-        await reject(rows, [{ field: 'group', problem: `unknown feature group '${groupName}'` }], text);
+        await reject(rows, [target.refuse], text);
       }
     } else {
       let chunk: ParsedRow[] = [];
       const flush = async () => {
         const valid = chunk.filter((r) => r.problem === undefined);
         for (const r of chunk) if (r.problem) await reject(r.line, [r.problem]);
-        const {
-          accepted: records,
-          acceptedIndexes,
-          rejected: bad,
-        } = validateRecords(
-          group,
-          valid.map((r) => r.value),
-          ctx.now,
-        );
-        for (const b of bad) await reject(valid[b.index]?.line ?? -1, b.problems, valid[b.index]?.value);
-        for (const result of await writeRecords(ctx, group, records)) outcomes[result.outcome]++;
-        accepted += acceptedIndexes.length;
+        const written = await target.write(valid.map((r) => r.value));
+        for (const b of written.rejected) {
+          await reject(valid[b.index]?.line ?? -1, b.problems, valid[b.index]?.value);
+        }
+        for (const outcome of written.outcomes) outcomes[outcome]++;
+        accepted += written.acceptedCount;
         chunk = [];
       };
-      const source = format === 'csv' ? csvRows(group, body) : jsonlRows(body);
+      const source = o.format === 'csv' ? csvRows(target.csvRow, body) : jsonlRows(body);
       for await (const row of source) {
         rows++;
         chunk.push(row);
@@ -160,30 +207,29 @@ export async function ingestBulkObject(
     await once(rejectedOut, 'finish');
     if (rejected > 0) {
       await new Upload({
-        client: s3,
+        client: o.s3,
         params: {
-          Bucket: bucket,
-          Key: quarantineKey,
+          Bucket: o.bucket,
+          Key: o.quarantineKey,
           Body: createReadStream(rejectedFile),
           ContentType: 'application/x-ndjson',
         },
       }).done();
     }
-    const summary: BulkSummary = {
-      source: { bucket, key },
-      group: groupName,
-      format,
+    const summary = summarize({
+      source: { bucket: o.bucket, key: o.key, etag: object.ETag ?? null },
+      format: o.format,
       rows,
       accepted,
       rejected,
       outcomes,
-      quarantineKey: rejected > 0 ? quarantineKey : null,
-      summaryKey,
-    };
-    await s3.send(
+      quarantineKey: rejected > 0 ? o.quarantineKey : null,
+      summaryKey: o.summaryKey,
+    });
+    await o.s3.send(
       new PutObjectCommand({
-        Bucket: bucket,
-        Key: summaryKey,
+        Bucket: o.bucket,
+        Key: o.summaryKey,
         Body: JSON.stringify(summary, null, 2),
         ContentType: 'application/json',
       }),
@@ -193,4 +239,38 @@ export async function ingestBulkObject(
     rejectedOut.destroy();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Ingests one bulk feature file; returns (and stores) its summary. */
+export function ingestBulkObject(
+  ctx: IngestContext,
+  groups: ReadonlyMap<string, FeatureGroup>,
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<BulkSummary> {
+  const { group: groupName, name, format } = parseIngestKey(key);
+  const group = groups.get(groupName);
+  return ingestBulkRows<RecordResult['outcome'], BulkSummary>(
+    {
+      s3,
+      bucket,
+      key,
+      format,
+      quarantineKey: `quarantine/${groupName}/${name}.rejected.jsonl`,
+      summaryKey: `quarantine/${groupName}/${name}.summary.json`,
+      outcomeNames: ['updated', 'stale', 'duplicate'],
+      target: group
+        ? {
+            csvRow: (row) => csvRowToRecord(group, row),
+            write: async (values) => {
+              const { accepted, rejected } = validateRecords(group, values, ctx.now);
+              const results = await writeRecords(ctx, group, accepted);
+              return { acceptedCount: accepted.length, rejected, outcomes: results.map((r) => r.outcome) };
+            },
+          }
+        : { refuse: { field: 'group', problem: `unknown feature group '${groupName}'` } },
+    },
+    (counts) => ({ ...counts, group: groupName }),
+  );
 }

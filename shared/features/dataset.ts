@@ -10,16 +10,12 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { modelFeatures, type UseCase } from '../config/use-case.ts';
+import { labelContract, labelPrefix } from '../labels/schema.ts';
+import { type RejectedStoredLabel, readLabels } from '../labels/store.ts';
 import { type AppendResult, appendEvent, type LedgerWriter } from '../ledger/append.ts';
 import type { DatasetBuilt } from '../ledger/events.ts';
-import {
-  addDays,
-  listPartitionDates,
-  type OfflineStoreOptions,
-  readDailyPartitions,
-  readOffline,
-} from './offline-store.ts';
-import { type LabelEvent, pointInTimeJoin, type TrainingRow } from './point-in-time.ts';
+import { addDays, listPartitionDates, type OfflineStoreOptions, readOffline } from './offline-store.ts';
+import { pointInTimeJoin, type TrainingRow } from './point-in-time.ts';
 import { canonicalJson, contentHash } from './records.ts';
 import { BaselineBuilder, type FeatureBaseline } from './stats.ts';
 
@@ -70,7 +66,22 @@ export interface DatasetManifest {
   readonly featureDefinitionsHash: string;
   /** Per-feature baseline statistics computed on the train split. */
   readonly baseline: Readonly<Record<string, FeatureBaseline>>;
+  /** Stored label rows the build refused (they are not in the snapshot), and where they are listed. */
+  readonly quarantine: DatasetQuarantine;
 }
+
+/** Label rows a build refused: ValidateData gates on their share. */
+export interface DatasetQuarantine {
+  /** How many stored label rows were refused. */
+  readonly labels: number;
+  /** Every refused row with its reasons (JSONL next to the snapshot), or null when none was. */
+  readonly key: string | null;
+  /** The first few, for the failure message. */
+  readonly first: readonly RejectedStoredLabel[];
+}
+
+/** How many refused rows a manifest names. */
+export const QUARANTINE_SAMPLES = 5;
 
 /** A row as stored in the snapshot (one JSON object per line). */
 export interface SnapshotRow extends TrainingRow {
@@ -86,11 +97,6 @@ export function featureDefinitionsHash(useCase: UseCase): string {
       label: useCase.label,
     }),
   );
-}
-
-/** Where label events are stored: `labels/<useCase>/date=<day>/*.jsonl` in the datasets bucket. */
-export function labelPrefix(useCase: string): string {
-  return `labels/${useCase}/`;
 }
 
 export interface BuildDatasetOptions {
@@ -109,22 +115,6 @@ export interface BuildDatasetOptions {
   readonly labelDates?: { readonly from: string; readonly to: string };
 }
 
-/** Reads labels in event-time order from their daily partitions. */
-export function readLabels(
-  s3: S3Client,
-  bucket: string,
-  useCase: string,
-  from: string,
-  to: string,
-  cutoff: string,
-): AsyncGenerator<LabelEvent> {
-  return readDailyPartitions<LabelEvent>(s3, bucket, labelPrefix(useCase), from, to, {
-    keep: (l) => l.ingestedAt === undefined || l.ingestedAt <= cutoff,
-    idOf: (l) => l.labelId,
-    compare: (a, b) => a.eventTime.localeCompare(b.eventTime) || a.labelId.localeCompare(b.labelId),
-  });
-}
-
 /** Builds the snapshot and manifest; returns the manifest (also written next to the snapshot). */
 export async function buildDataset(options: BuildDatasetOptions): Promise<DatasetManifest> {
   const { useCase, s3, cutoff } = options;
@@ -139,19 +129,36 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
 
   const work = mkdtempSync(join(tmpdir(), 'dataset-'));
   const file = join(work, 'data.jsonl');
+  const rejectsFile = join(work, 'rejected-labels.jsonl');
   const hash = createHash('sha256');
+  const rejects = createWriteStream(rejectsFile);
+  const first: RejectedStoredLabel[] = [];
+  let rejected = 0;
+  const onReject = (r: RejectedStoredLabel) => {
+    rejected++;
+    if (first.length < QUARANTINE_SAMPLES) first.push(r);
+    // Few and small: one line per refused row; the stream buffers what the disk has not taken yet.
+    rejects.write(`${JSON.stringify(r)}\n`);
+  };
   try {
     const out = createWriteStream(file);
     if (from !== undefined && to !== undefined) {
       const maxTtlDays = Math.ceil(Math.max(...useCase.featureGroups.map((g) => g.ttlSeconds)) / 86_400);
       const groups = useCase.featureGroups.map((g) => ({
         group: g.name,
-        entity: g.entity,
         ttlSeconds: g.ttlSeconds,
         featureNames: g.features.map((f) => f.name),
         records: readOffline(options.offline, g.name, addDays(from, -maxTtlDays), to, cutoff),
       }));
-      const labels = readLabels(s3, options.datasetsBucket, useCase.name, from, to, cutoff);
+      const labels = readLabels({
+        client: s3,
+        bucket: options.datasetsBucket,
+        contract: labelContract(useCase),
+        from,
+        to,
+        cutoff,
+        onReject,
+      });
       for await (const row of pointInTimeJoin(labels, groups, cutoff)) {
         const split = splitOf(row.entities, row.eventTime);
         const line = `${JSON.stringify({ ...row, split } satisfies SnapshotRow)}\n`;
@@ -164,9 +171,22 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
       }
     }
     out.end();
-    await once(out, 'finish');
+    rejects.end();
+    await Promise.all([once(out, 'finish'), once(rejects, 'finish')]);
     const datasetHash = hash.digest('hex');
     const key = `snapshots/${useCase.name}/${datasetHash}/data.jsonl`;
+    const rejectsKey = `snapshots/${useCase.name}/${datasetHash}/rejected-labels.jsonl`;
+    if (rejected > 0) {
+      await new Upload({
+        client: s3,
+        params: {
+          Bucket: options.datasetsBucket,
+          Key: rejectsKey,
+          Body: createReadStream(rejectsFile),
+          ContentType: 'application/x-ndjson',
+        },
+      }).done();
+    }
     const upload = await new Upload({
       client: s3,
       params: {
@@ -197,6 +217,7 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
       schema: features.map((f) => ({ name: f.name, type: f.type })),
       featureDefinitionsHash: featureDefinitionsHash(useCase),
       baseline: baseline.result(),
+      quarantine: { labels: rejected, key: rejected > 0 ? rejectsKey : null, first },
     };
     await s3.send(
       new PutObjectCommand({
@@ -208,6 +229,7 @@ export async function buildDataset(options: BuildDatasetOptions): Promise<Datase
     );
     return manifest;
   } finally {
+    rejects.destroy();
     rmSync(work, { recursive: true, force: true });
   }
 }

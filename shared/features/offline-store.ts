@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import pMap, { pMapIterable } from 'p-map';
 import { contentHash, type FeatureRecord, type StoredFeatureRecord } from './records.ts';
 
 /** Where the offline store lives. */
@@ -41,34 +42,60 @@ export interface OfflineAppend {
 }
 
 /** Appends accepted records, one object per event date, before they reach the online store. */
-export async function appendOffline(
+export function appendOffline(
   store: OfflineStoreOptions,
   records: readonly FeatureRecord[],
   ingestedAt: string,
 ): Promise<OfflineAppend> {
-  const byPartition = new Map<string, FeatureRecord[]>();
-  for (const r of records) {
-    const prefix = partitionPrefix(store, r.group, dateOf(r.eventTime));
-    const list = byPartition.get(prefix) ?? [];
+  return appendPartitioned(
+    store.client,
+    store.bucket,
+    records.map((r) => ({
+      prefix: partitionPrefix(store, r.group, dateOf(r.eventTime)),
+      id: r.recordId,
+      row: { ...r, ingestedAt } satisfies StoredFeatureRecord,
+    })),
+  );
+}
+
+/** One row to append: its partition (`…/date=<day>/`), its content ID and what is stored. */
+export interface PartitionedRow {
+  readonly prefix: string;
+  readonly id: string;
+  readonly row: unknown;
+}
+
+/**
+ * Appends rows as one JSONL object per partition, named by the hash of its row IDs: a replayed
+ * request finds its object already there and writes nothing. Objects are never rewritten.
+ */
+export async function appendPartitioned(
+  client: S3Client,
+  bucket: string,
+  rows: readonly PartitionedRow[],
+): Promise<OfflineAppend> {
+  const byPartition = new Map<string, PartitionedRow[]>();
+  for (const r of rows) {
+    const list = byPartition.get(r.prefix) ?? [];
     list.push(r);
-    byPartition.set(prefix, list);
+    byPartition.set(r.prefix, list);
   }
   const written: string[] = [];
   const existing: string[] = [];
   const replayed = new Set<string>();
   for (const [prefix, list] of byPartition) {
-    const ids = list.map((r) => r.recordId).sort();
+    const ids = list.map((r) => r.id).sort();
     const key = `${prefix}${contentHash(ids.join('\n')).slice(0, 32)}.jsonl`;
-    if (await exists(store, key)) {
+    if (await exists(client, bucket, key)) {
       existing.push(key);
       for (const id of ids) replayed.add(id);
       continue;
     }
-    const body = `${list.map((r) => JSON.stringify({ ...r, ingestedAt } satisfies StoredFeatureRecord)).join('\n')}\n`;
+    const body = `${list.map((r) => JSON.stringify(r.row)).join('\n')}\n`;
     try {
-      await store.client.send(
+      await client.send(
         new PutObjectCommand({
-          Bucket: store.bucket,
+          Bucket: bucket,
           Key: key,
           Body: body,
           ContentType: 'application/x-ndjson',
@@ -87,9 +114,9 @@ export async function appendOffline(
   return { written, existing, replayed };
 }
 
-async function exists(store: OfflineStoreOptions, key: string): Promise<boolean> {
+async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
   try {
-    await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (e) {
     if (e instanceof NotFound) return false;
@@ -157,10 +184,38 @@ export async function listPartitionDates(
   return dates.sort();
 }
 
+/** Day partitions read at once, and objects of one day fetched at once (bounded concurrency). */
+export const PARTITION_READ_CONCURRENCY = 8;
+
+/** Where a stored line came from, for the reader's reports. */
+export interface StoredLine {
+  readonly key: string;
+  /** The day partition the object is in (YYYY-MM-DD). */
+  readonly date: string;
+  /** 1-based line number in the object. */
+  readonly line: number;
+}
+
+/** How {@link readDailyPartitions} reads, filters and orders rows. */
+export interface DailyReadOptions<T> {
+  /**
+   * Turns one stored line into a row, or undefined to skip it (the decoder reports why).
+   * @default JSON.parse
+   */
+  readonly decode?: (text: string, where: StoredLine) => T | undefined;
+  readonly keep: (row: T) => boolean;
+  readonly idOf: (row: T) => string;
+  readonly compare: (a: T, b: T) => number;
+  /** @default PARTITION_READ_CONCURRENCY */
+  readonly concurrency?: number;
+}
+
 /**
- * Streams JSONL rows stored in daily partitions `<prefix>date=<day>/`, one day at a time (memory is
- * bounded by one day), each day filtered, de-duplicated by `idOf` (first kept wins per `compare`)
- * and sorted with `compare`.
+ * Streams JSONL rows stored in daily partitions `<prefix>date=<day>/`, day by day in order, each
+ * day filtered, de-duplicated by `idOf` (first kept wins per `compare`) and sorted with
+ * `compare`. Only days that hold objects are read, a few at once while earlier days are being
+ * consumed, so a year of daily files costs seconds, not minutes of sequential GETs; memory holds
+ * at most `concurrency` days.
  */
 export async function* readDailyPartitions<T>(
   client: S3Client,
@@ -168,26 +223,31 @@ export async function* readDailyPartitions<T>(
   prefix: string,
   fromDate: string,
   toDate: string,
-  options: {
-    readonly keep: (row: T) => boolean;
-    readonly idOf: (row: T) => string;
-    readonly compare: (a: T, b: T) => number;
-  },
+  options: DailyReadOptions<T>,
 ): AsyncGenerator<T> {
-  for (let date = fromDate; date <= toDate; date = addDays(date, 1)) {
+  const concurrency = options.concurrency ?? PARTITION_READ_CONCURRENCY;
+  const decode = options.decode ?? ((text: string) => JSON.parse(text) as T);
+  const dates = (await listPartitionDates(client, bucket, prefix)).filter(
+    (d) => d >= fromDate && d <= toDate,
+  );
+  const readDay = async (date: string): Promise<T[]> => {
+    const keys = await listKeys(client, bucket, `${prefix}date=${date}/`);
+    const texts = await pMap(keys, (key) => readText(client, bucket, key), { concurrency });
     const byId = new Map<string, T>();
-    for (const key of await listKeys(client, bucket, `${prefix}date=${date}/`)) {
-      for (const line of (await readText(client, bucket, key)).split('\n')) {
-        if (!line) continue;
-        const row = JSON.parse(line) as T;
-        if (!options.keep(row)) continue;
+    texts.forEach((text, k) => {
+      const key = keys[k] ?? '';
+      text.split('\n').forEach((line, i) => {
+        if (!line) return;
+        const row = decode(line, { key, date, line: i + 1 });
+        if (row === undefined || !options.keep(row)) return;
         const id = options.idOf(row);
         const seen = byId.get(id);
         if (!seen || options.compare(row, seen) < 0) byId.set(id, row);
-      }
-    }
-    yield* [...byId.values()].sort(options.compare);
-  }
+      });
+    });
+    return [...byId.values()].sort(options.compare);
+  };
+  for await (const rows of pMapIterable(dates, readDay, { concurrency })) yield* rows;
 }
 
 /**

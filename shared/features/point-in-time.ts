@@ -3,31 +3,16 @@
  * with eventTime <= T that are still within their TTL, from records ingested no later than the
  * cutoff. Inputs are streams in event-time order, so memory holds only the latest value per entity.
  */
+import type { LabelEvent } from '../labels/schema.ts';
 import type { FeatureValue, StoredFeatureRecord } from './records.ts';
 
-/** An observed outcome to learn from. */
-export interface LabelEvent {
-  /** Unique and stable; breaks ties between labels at the same time. */
-  readonly labelId: string;
-  /** When the prediction would have been made, ISO-8601 UTC. */
-  readonly eventTime: string;
-  /** Entity ID per entity name, for example `{ airport: 'ATL' }`. */
-  readonly entities: Readonly<Record<string, string>>;
-  readonly label: 0 | 1;
-  /** Features the caller would have sent with the request. */
-  readonly request: Readonly<Record<string, FeatureValue>>;
-  /**
-   * When the label reached us; labels after the cutoff are left out.
-   * @default - always included
-   */
-  readonly ingestedAt?: string;
-}
+/** A label event the join reads: when it is not yet stored, `ingestedAt` may be absent (always included). */
+export type JoinLabel = LabelEvent & { readonly ingestedAt?: string };
 
 /** One feature group's history, as a stream in event-time order. */
 export interface GroupHistory {
+  /** The group's name, under which each label event names its entity ID. */
   readonly group: string;
-  /** Entity name the group is keyed by, looked up in `LabelEvent.entities`. */
-  readonly entity: string;
   readonly ttlSeconds: number;
   readonly featureNames: readonly string[];
   readonly records: AsyncIterable<StoredFeatureRecord>;
@@ -37,6 +22,7 @@ export interface GroupHistory {
 export interface TrainingRow {
   readonly labelId: string;
   readonly eventTime: string;
+  /** Entity ID per feature group. */
   readonly entities: Readonly<Record<string, string>>;
   readonly label: 0 | 1;
   /** Feature-group values (null when absent or past TTL) followed by request features. */
@@ -77,7 +63,7 @@ async function advance(cursor: Cursor): Promise<void> {
 
 /** Joins label events (in event-time order) with each group's history. */
 export async function* pointInTimeJoin(
-  labels: AsyncIterable<LabelEvent>,
+  labels: AsyncIterable<JoinLabel>,
   groups: readonly GroupHistory[],
   cutoff?: string,
 ): AsyncGenerator<TrainingRow> {
@@ -109,7 +95,7 @@ export async function* pointInTimeJoin(
         if (!current || current.eventTime < c.next.eventTime) c.latest.set(c.next.entityId, c.next);
         await advance(c);
       }
-      const entityId = label.entities[c.history.entity];
+      const entityId = label.entities[c.history.group];
       const record = entityId === undefined ? undefined : c.latest.get(entityId);
       const fresh =
         record !== undefined && labelMs < Date.parse(record.eventTime) + c.history.ttlSeconds * 1000;

@@ -22,6 +22,23 @@ export const DatasetManifestFactsSchema = z.looseObject({
   splitCounts: z.looseObject({ train: count, validation: count, test: count }),
   schema: z.array(z.looseObject({ name: z.string().min(1), type: z.string().min(1) })),
   featureDefinitionsHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Label rows the build refused; manifests written before the label store record none. */
+  quarantine: z
+    .looseObject({
+      labels: count,
+      key: z.string().nullable(),
+      first: z.array(
+        z.looseObject({
+          key: z.string(),
+          line: count,
+          labelId: z.string().nullable(),
+          problems: z.array(
+            z.looseObject({ field: z.string(), problem: z.string(), got: z.string().optional() }),
+          ),
+        }),
+      ),
+    })
+    .default({ labels: 0, key: null, first: [] }),
   baseline: z.record(
     z.string(),
     z.discriminatedUnion('kind', [

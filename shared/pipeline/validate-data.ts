@@ -25,6 +25,8 @@ export class DataValidationError extends Error {
 interface RuleCheck {
   readonly check: DataCheck;
   readonly op: '>=' | '<=';
+  /** What the failure message adds after the figures. */
+  readonly detail?: string;
 }
 
 const atLeast = (name: string, value: number, threshold: number): RuleCheck => ({
@@ -59,6 +61,12 @@ function ruleChecks(useCase: UseCase, manifest: DatasetManifestFacts): RuleCheck
     if (feature.max !== undefined && b.max !== null)
       checks.push(atMost(`max:${feature.name}`, b.max, feature.max));
   }
+  const quarantined = manifest.quarantine;
+  const read = rows + quarantined.labels;
+  checks.push({
+    ...atMost('quarantinedLabelRate', read === 0 ? 0 : quarantined.labels / read, q.maxQuarantinedLabelRate),
+    detail: quarantineDetail(manifest),
+  });
   const present = new Set(manifest.schema.map((c) => c.name));
   const absent = modelFeatures(useCase).filter((f) => !present.has(f.name)).length;
   checks.push(atMost('featuresAbsentFromDataset', absent, 0));
@@ -70,9 +78,22 @@ export function dataChecks(useCase: UseCase, manifest: DatasetManifestFacts): Da
   return ruleChecks(useCase, manifest).map((r) => r.check);
 }
 
-function describe({ check, op }: RuleCheck): string {
+/** The refused label rows a manifest names: `<labelId> (<key> line <n>): <field>: <problem>`. */
+function quarantineDetail(manifest: DatasetManifestFacts): string | undefined {
+  const q = manifest.quarantine;
+  if (q.labels === 0) return undefined;
+  const named = q.first.map((r) => {
+    const why = r.problems.map(
+      (p) => `${p.field}: ${p.problem}${p.got === undefined ? '' : `, got ${p.got}`}`,
+    );
+    return `${r.labelId ?? '(no label ID)'} (${r.key} line ${r.line}): ${why.join('; ')}`;
+  });
+  return `${q.labels} label row(s) refused, listed in ${q.key ?? 'the manifest'}; first: ${named.join(' | ')}`;
+}
+
+function describe({ check, op, detail }: RuleCheck): string {
   const value = Number.isInteger(check.value) ? String(check.value) : check.value.toFixed(4);
-  return `${check.name} = ${value} (must be ${op} ${check.threshold})`;
+  return `${check.name} = ${value} (must be ${op} ${check.threshold})${detail ? ` [${detail}]` : ''}`;
 }
 
 /** Runs the checks; throws DataValidationError listing every failed one. */

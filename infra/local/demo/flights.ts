@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { rollingRate } from '../../../shared/features/aggregates.ts';
-import type { LabelEvent } from '../../../shared/features/point-in-time.ts';
+import type { LabelInput } from '../../../shared/labels/schema.ts';
 
 /** Path of the parquet file inside the installed vega-datasets package (its main is build/index.js). */
 export const FLIGHTS_FILE = join(
@@ -80,13 +80,15 @@ export async function* fromAirports(
   for await (const f of flights) if (airports.has(f.origin)) yield f;
 }
 
-/** The label event of a flight: would it leave more than 15 minutes late? */
-export function flightLabel(f: Flight, index: number): LabelEvent {
+/**
+ * The label event of a flight, as an application would send it: would it leave more than 15
+ * minutes late? The origin airport names the `airport-delays` entity.
+ */
+export function flightLabel(f: Flight): LabelInput {
   const when = new Date(f.time);
   return {
-    labelId: `${when.toISOString()}-${f.origin}-${f.destination}-${index}`,
     eventTime: when.toISOString(),
-    entities: { airport: f.origin },
+    entities: { 'airport-delays': f.origin },
     label: f.delay > DELAY_THRESHOLD_MINUTES ? 1 : 0,
     request: {
       hour: when.getUTCHours(),

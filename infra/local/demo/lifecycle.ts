@@ -8,6 +8,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { dateOf } from '../../../shared/features/offline-store.ts';
+import { labelContract } from '../../../shared/labels/schema.ts';
+import { validateLabels } from '../../../shared/labels/store.ts';
 import demoUseCase from '../../../use-cases/flight-delay.ts';
 import { followExecution, runEvents, startRun, type Target } from '../../cli/training.ts';
 import { localS3Client } from '../clients.ts';
@@ -69,10 +71,10 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
     local: true,
   };
   try {
-    // 1. Ingest a week of flights: features through the bulk drop zone, labels as daily files.
+    // 1. Ingest a week of flights: features and labels through their bulk drop zones.
     const seeded = await seedFlights(cloud, TRAIN_SLICE, 'bulk');
     say(
-      `ingest ${span(TRAIN_SLICE)}, ${TRAIN_SLICE.airports.length} airports: ${seeded.flights} flights → ${seeded.featureRecords} point-in-time delay-rate records through S3 → EventBridge → Lambda (${seeded.accepted} accepted ${JSON.stringify(seeded.outcomes)}, ${seeded.rejected} quarantined), ${seeded.flights} labels`,
+      `ingest ${span(TRAIN_SLICE)}, ${TRAIN_SLICE.airports.length} airports: ${seeded.flights} flights → ${seeded.featureRecords} point-in-time delay-rate records through S3 → EventBridge → Lambda (${seeded.accepted} accepted ${JSON.stringify(seeded.outcomes)}, ${seeded.rejected} quarantined); ${seeded.labels.accepted} label events through ingest-labels/ → the label Bulk function (${seeded.labels.rejected} quarantined)`,
     );
 
     // 2. Serving reads enforce TTL: a 2001 value is past its 6 h TTL today; a fresh one is served.
@@ -124,9 +126,10 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
         new Set(LATER_SLICE.airports),
       ))
         flights.push(f);
-      const labels = flights
-        .map((f, i) => flightLabel(f, i))
-        .sort((a, b) => a.eventTime.localeCompare(b.eventTime));
+      // Validated as the label paths would, but kept out of the store: no training may see them.
+      const labels = validateLabels(labelContract(useCase), flights.map(flightLabel)).accepted.sort(
+        (a, b) => a.eventTime.localeCompare(b.eventTime) || a.labelId.localeCompare(b.labelId),
+      );
       const oot = await outOfTimeAuc({
         s3,
         useCase,

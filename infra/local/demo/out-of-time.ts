@@ -9,11 +9,8 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../../../shared/config/use-case.ts';
 import { addDays, dateOf, readOffline, readText } from '../../../shared/features/offline-store.ts';
-import {
-  type LabelEvent,
-  pointInTimeJoin,
-  type TrainingRow,
-} from '../../../shared/features/point-in-time.ts';
+import { pointInTimeJoin, type TrainingRow } from '../../../shared/features/point-in-time.ts';
+import type { LabelEvent } from '../../../shared/labels/schema.ts';
 import { predict } from '../../../shared/models/xgboost-scorer.ts';
 import { type Encoding, featureEncoder } from '../../../shared/pipeline/encoding.ts';
 import { auc } from '../../../shared/pipeline/metrics.ts';
@@ -52,7 +49,6 @@ export async function outOfTimeAuc(options: {
   }
   const groups = useCase.featureGroups.map((g) => ({
     group: g.name,
-    entity: g.entity,
     ttlSeconds: g.ttlSeconds,
     featureNames: g.features.map((f) => f.name),
     records: readOffline(

@@ -1,12 +1,15 @@
 /**
- * Seeds a local cloud with a slice of the real flights: the airport delay-rate features (through
- * the bulk drop zone, or written directly for tests) and the label events of every flight.
+ * Seeds a local cloud with a slice of the real flights, only through the product's validated
+ * paths: the airport delay-rate features and the label events of every flight, either as bulk
+ * files dropped in the datasets bucket (S3 → EventBridge → the Bulk functions, as a data team
+ * would) or through the same validation and write functions called in-process (faster, for tests).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
-import { labelPrefix } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
 import { dateOf, readText } from '../../../shared/features/offline-store.ts';
+import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX, labelContract } from '../../../shared/labels/schema.ts';
+import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import demoUseCase from '../../../use-cases/flight-delay.ts';
 import { localDocumentClient, localS3Client } from '../clients.ts';
 import type { LocalCloud } from '../cloud.ts';
@@ -22,6 +25,8 @@ export interface FlightSlice {
 /** What was seeded. */
 export interface SeedReport {
   readonly flights: number;
+  /** Label events accepted (equal events, such as two identical flights in one minute, count once). */
+  readonly labels: { readonly accepted: number; readonly rejected: number; readonly duplicates: number };
   readonly featureRecords: number;
   readonly accepted: number;
   readonly rejected: number;
@@ -52,17 +57,15 @@ export function resourceNames(cloud: LocalCloud) {
 }
 
 /**
- * Seeds `slice`: features either through the bulk drop zone (S3 → EventBridge → the Bulk function,
- * as a data team would) or written directly (faster, for tests); then one label event per flight,
- * partitioned by day, ingested now.
+ * Seeds `slice`: features, then one label event per flight, either through the bulk drop zones or
+ * validated and written in-process.
  */
 export async function seedFlights(
   cloud: LocalCloud,
   slice: FlightSlice,
   via: 'bulk' | 'direct',
-  options: { readonly labels?: boolean; readonly labelIngestedAt?: string } = {},
+  options: { readonly labels?: boolean } = {},
 ): Promise<SeedReport> {
-  const labelIngestedAt = options.labelIngestedAt ?? new Date().toISOString();
   const useCase = UseCaseSchema.parse(demoUseCase);
   const names = resourceNames(cloud);
   const s3 = localS3Client(cloud.endpoints.s3, cloud.assembly.placement.region);
@@ -75,19 +78,28 @@ export async function seedFlights(
       yield* flights;
     }
     const features = await collect(airportDelayRecords(replay()));
-    let summary: { accepted: number; rejected: number; outcomes: Record<string, number> };
-    if (via === 'bulk') {
-      const file = `seed-${dateOf(slice.from.toISOString())}-${dateOf(slice.to.toISOString())}`;
+    const file = `seed-${dateOf(slice.from.toISOString())}-${dateOf(slice.to.toISOString())}`;
+    const drop = async (key: string, summaryKey: string, rows: readonly unknown[]) => {
       await s3.send(
         new PutObjectCommand({
           Bucket: names.datasets,
-          Key: `ingest/airport-delays/${file}.jsonl`,
-          Body: `${features.map((f) => JSON.stringify(f)).join('\n')}\n`,
+          Key: key,
+          Body: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
         }),
       );
       await cloud.settle();
-      summary = JSON.parse(
-        await readText(s3, names.datasets, `quarantine/airport-delays/${file}.summary.json`),
+      return JSON.parse(await readText(s3, names.datasets, summaryKey)) as {
+        accepted: number;
+        rejected: number;
+        outcomes: Record<string, number>;
+      };
+    };
+    let summary: { accepted: number; rejected: number; outcomes: Record<string, number> };
+    if (via === 'bulk') {
+      summary = await drop(
+        `ingest/airport-delays/${file}.jsonl`,
+        `quarantine/airport-delays/${file}.summary.json`,
+        features,
       );
     } else {
       const group = featureGroupIndex([useCase]).get('airport-delays');
@@ -102,25 +114,32 @@ export async function seedFlights(
       for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
       summary = { accepted: accepted.length, rejected: rejected.length, outcomes };
     }
-    if (options.labels === false)
-      return { flights: flights.length, featureRecords: features.length, ...summary };
-    const byDay = new Map<string, string[]>();
-    flights.forEach((f, i) => {
-      const label = flightLabel(f, i);
-      const lines = byDay.get(dateOf(label.eventTime)) ?? [];
-      lines.push(JSON.stringify({ ...label, ingestedAt: labelIngestedAt }));
-      byDay.set(dateOf(label.eventTime), lines);
-    });
-    for (const [day, lines] of byDay) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: names.datasets,
-          Key: `${labelPrefix(useCase.name)}date=${day}/flights.jsonl`,
-          Body: lines.join('\n'),
-        }),
+    const report = { flights: flights.length, featureRecords: features.length, ...summary };
+    if (options.labels === false) return { ...report, labels: { accepted: 0, rejected: 0, duplicates: 0 } };
+    const labels = flights.map(flightLabel);
+    const contract = labelContract(useCase);
+    let labelSummary: SeedReport['labels'];
+    if (via === 'bulk') {
+      const done = await drop(
+        `${LABEL_DROP_PREFIX}${useCase.name}/${file}.jsonl`,
+        `${LABEL_QUARANTINE_PREFIX}${useCase.name}/${file}.summary.json`,
+        labels,
       );
+      labelSummary = {
+        accepted: done.accepted,
+        rejected: done.rejected,
+        duplicates: done.outcomes.duplicate ?? 0,
+      };
+    } else {
+      const { accepted, rejected } = validateLabels(contract, labels);
+      const results = await writeLabels({ client: s3, bucket: names.datasets }, contract, accepted);
+      labelSummary = {
+        accepted: accepted.length,
+        rejected: rejected.length,
+        duplicates: results.filter((r) => r.outcome === 'duplicate').length,
+      };
     }
-    return { flights: flights.length, featureRecords: features.length, ...summary };
+    return { ...report, labels: labelSummary };
   } finally {
     s3.destroy();
     doc.destroy();

@@ -10,6 +10,8 @@ import { buildDataset, recordDatasetBuilt } from '../../../shared/features/datas
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
 import { listKeys, readText } from '../../../shared/features/offline-store.ts';
 import { getLatest, getManyLatest, isPresent } from '../../../shared/features/online-store.ts';
+import { labelContract } from '../../../shared/labels/schema.ts';
+import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import { modelsFromDataset } from '../../../shared/ledger/queries.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
@@ -234,31 +236,28 @@ describe('bulk ingestion', () => {
 });
 
 describe('training sets', () => {
-  async function putLabels(day: string, labels: object[]) {
-    await emu.s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: `labels/flight-delay/date=${day}/part-0.jsonl`,
-        Body: labels.map((l) => JSON.stringify(l)).join('\n'),
-      }),
-    );
+  // Labels enter as an application sends them, through the validated label path, ingested at 23:00.
+  async function putLabels(labels: readonly object[]) {
+    const contract = labelContract(useCase);
+    const now = () => Date.parse('2001-01-09T23:00:00.000Z');
+    const { accepted, rejected } = validateLabels(contract, labels, now);
+    expect(rejected).toEqual([]);
+    await writeLabels({ client: emu.s3, bucket, now }, contract, accepted);
   }
-  const label = (id: string, time: string, airport: string, y: 0 | 1) => ({
-    labelId: id,
+  const label = (time: string, airport: string, y: 0 | 1) => ({
     eventTime: time,
-    entities: { airport },
+    entities: { 'airport-delays': airport },
     label: y,
     request: { hour: 10, weekday: 2, distance: 500, origin: airport, destination: 'JFK' },
-    ingestedAt: '2001-01-09T23:00:00.000Z',
   });
 
   it('gives the identical content hash when rebuilt with the same cutoff after a backfill', async () => {
     clock = Date.parse('2001-01-09T12:00:00Z');
     await ingest([rec('ATL', '2001-01-09T08:00:00Z', 0.1), rec('ORD', '2001-01-09T09:00:00Z', 0.6)]);
-    await putLabels('2001-01-09', [
-      label('a', '2001-01-09T10:00:00.000Z', 'ATL', 0),
-      label('b', '2001-01-09T10:30:00.000Z', 'ORD', 1),
-      label('c', '2001-01-09T11:00:00.000Z', 'ATL', 1),
+    await putLabels([
+      label('2001-01-09T10:00:00.000Z', 'ATL', 0),
+      label('2001-01-09T10:30:00.000Z', 'ORD', 1),
+      label('2001-01-09T11:00:00.000Z', 'ATL', 1),
     ]);
     const options = {
       useCase,

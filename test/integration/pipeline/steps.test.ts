@@ -31,9 +31,10 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/c
 import { type SageMakerEmulator, startSageMaker } from '../../../infra/local/sagemaker/index.ts';
 import { type SnsSink, startSns } from '../../../infra/local/sns.ts';
 import { type UseCase, UseCaseSchema } from '../../../shared/config/use-case.ts';
-import { labelPrefix } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
 import { dateOf } from '../../../shared/features/offline-store.ts';
+import { labelContract } from '../../../shared/labels/schema.ts';
+import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import type { LedgerEventType } from '../../../shared/ledger/events.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import {
@@ -131,22 +132,10 @@ async function loadFlights(): Promise<number> {
     group,
     accepted,
   );
-  const byDay = new Map<string, string[]>();
-  flights.forEach((f, i) => {
-    const label = flightLabel(f, i);
-    const lines = byDay.get(dateOf(label.eventTime)) ?? [];
-    lines.push(JSON.stringify({ ...label, ingestedAt: new Date().toISOString() }));
-    byDay.set(dateOf(label.eventTime), lines);
-  });
-  for (const [day, lines] of byDay) {
-    await emu.s3.send(
-      new PutObjectCommand({
-        Bucket: BUCKETS.datasets,
-        Key: `${labelPrefix(useCase.name)}date=${day}/flights.jsonl`,
-        Body: lines.join('\n'),
-      }),
-    );
-  }
+  const contract = labelContract(useCase);
+  const labels = validateLabels(contract, flights.map(flightLabel));
+  expect(labels.rejected).toEqual([]);
+  await writeLabels({ client: emu.s3, bucket: BUCKETS.datasets }, contract, labels.accepted);
   return flights.length;
 }
 

@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareRecords } from '../../../shared/features/offline-store.ts';
-import {
-  type LabelEvent,
-  OutOfOrderInputError,
-  pointInTimeJoin,
-} from '../../../shared/features/point-in-time.ts';
+import { OutOfOrderInputError, pointInTimeJoin } from '../../../shared/features/point-in-time.ts';
 import type { StoredFeatureRecord } from '../../../shared/features/records.ts';
+import type { LabelEvent } from '../../../shared/labels/schema.ts';
 
 const BASE = Date.parse('2001-01-01T00:00:00.000Z');
 const iso = (minutes: number) => new Date(BASE + minutes * 60_000).toISOString();
@@ -43,7 +40,7 @@ function label(entityId: string, minute: number, n: number): LabelEvent {
   return {
     labelId: `l${n}`,
     eventTime: iso(minute),
-    entities: { airport: entityId },
+    entities: { 'airport-delays': entityId },
     label: 1,
     request: { hour: 1 },
   };
@@ -61,7 +58,6 @@ async function join(records: StoredFeatureRecord[], labels: LabelEvent[], cutoff
       [
         {
           group: 'airport-delays',
-          entity: 'airport',
           ttlSeconds: TTL_SECONDS,
           featureNames: ['delayRate2h'],
           records: from(visible),
@@ -100,7 +96,7 @@ describe('point-in-time join', () => {
           expect(rows).toHaveLength(labels.length);
           for (const row of rows) {
             const used = row.featureTimes['airport-delays'];
-            const entity = row.entities.airport;
+            const entity = row.entities['airport-delays'];
             // Reference: the latest eligible record for this entity, computed the naive way.
             const eligible = records
               .filter(

@@ -1,0 +1,50 @@
+/**
+ * `POST /labels/{useCase}`: a batch of label events, each validated against the use case; the
+ * valid ones are stored (partial acceptance), every rejection is answered with its reasons, and
+ * a batch with no valid event is a 400 that writes nothing.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { InvalidInputError, NotFoundError } from '../../shared/errors.ts';
+import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
+import {
+  contractOrThrow,
+  LABEL_ROUTES,
+  type LabelBatchResponse,
+  LabelStoreEnvSchema,
+  parseLabelBatch,
+  UseCasePathSchema,
+} from '../../shared/labels/api.ts';
+import { type LabelStoreContext, validateLabels, writeLabels } from '../../shared/labels/store.ts';
+import { httpHandler } from '../shared/http.ts';
+import { loadEnv, tracer } from '../shared/observability.ts';
+
+const env = loadEnv(LabelStoreEnvSchema);
+const contracts = new Map(env.LABEL_CONTRACTS.map((c) => [c.useCase, c]));
+const ctx: LabelStoreContext = {
+  client: tracer.captureAWSv3Client(new S3Client({})),
+  bucket: env.DATASETS_BUCKET,
+};
+
+async function putBatch(event: APIGatewayProxyEvent): Promise<LabelBatchResponse> {
+  const path = parseOrThrow(UseCasePathSchema, event.pathParameters, 'path');
+  const contract = contractOrThrow(contracts, path.useCase);
+  const { labels } = parseLabelBatch(parseJsonBody(event.body));
+  const { accepted, rejected } = validateLabels(contract, labels);
+  if (accepted.length === 0) {
+    throw new InvalidInputError(
+      'no label of the batch is valid; nothing was written',
+      rejected.flatMap((r) => r.problems.map((p) => ({ ...p, field: `labels[${r.index}].${p.field}` }))),
+    );
+  }
+  const results = await writeLabels(ctx, contract, accepted);
+  return { useCase: contract.useCase, accepted: accepted.length, rejected, results };
+}
+
+/** Dispatches on method and API Gateway resource path. */
+export const handler = httpHandler(async (event) => {
+  if (`${event.httpMethod} ${event.resource}` !== `${LABEL_ROUTES.batch.method} ${LABEL_ROUTES.batch.path}`) {
+    throw new NotFoundError(`no route ${event.httpMethod} ${event.resource}`);
+  }
+  return putBatch(event);
+});

@@ -24,6 +24,14 @@ import {
   writeRecords,
 } from './ingest.ts';
 
+/** How bulk CSV files are parsed: a header row names the columns; cells are trimmed. */
+export const CSV_OPTIONS = {
+  columns: true,
+  skip_empty_lines: true,
+  trim: true,
+  relax_column_count: true,
+} as const;
+
 /** Rows validated and written together. */
 export const BULK_CHUNK_ROWS = 500;
 
@@ -85,7 +93,7 @@ export function csvCell(type: string | undefined, text: string): unknown {
 }
 
 /** Turns a CSV row (all strings) into the record shape, typing values by the group's features. */
-function csvRowToRecord(group: FeatureGroup, row: Record<string, string>): unknown {
+export function csvRowToRecord(group: FeatureGroup, row: Record<string, string>): unknown {
   const types = new Map(group.features.map((f) => [f.name, f.type]));
   const values: Record<string, unknown> = {};
   for (const [column, text] of Object.entries(row)) {
@@ -105,7 +113,7 @@ async function* csvRows(
   toValue: (row: Record<string, string>) => unknown,
   body: Readable,
 ): AsyncGenerator<ParsedRow> {
-  const parser = parse({ columns: true, skip_empty_lines: true, trim: true, relax_column_count: true });
+  const parser = parse(CSV_OPTIONS);
   // pipe() does not forward a download error; without this the parser would wait forever.
   body.once('error', (e) => parser.destroy(e));
   body.pipe(parser);

@@ -27,8 +27,7 @@ export function csvRowToLabel(contract: LabelContract, row: Record<string, strin
     if (column.startsWith('entities.')) {
       // An empty cell names no entity: reported as a missing ID, as an absent JSON field would be.
       if (text !== '') entities[column.slice('entities.'.length)] = text;
-    }
-    else if (column.startsWith('request.')) {
+    } else if (column.startsWith('request.')) {
       const name = column.slice('request.'.length);
       request[name] = csvCell(requestTypes.get(name), text);
     } else if (column === 'label') event.label = csvCell('integer', text);

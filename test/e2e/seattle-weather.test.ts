@@ -135,6 +135,7 @@ describe('the seattle-weather use case, from zero', () => {
       summary: { rows: number; accepted: number; rejected: number; source: { key: string } };
     };
     expect(summary).toMatchObject({ rows: files.labels.rows, accepted: files.labels.rows, rejected: 0 });
+    // The file keeps its own name in the drop zone.
     expect(summary.source.key).toBe(files.labels.key);
   });
 

@@ -188,15 +188,18 @@ export interface SeattleWeatherFiles {
 }
 
 /**
- * Writes `<dir>/features.csv` (for `ingest/<group>/<name>.csv`) and `<dir>/labels.csv` (for the
- * bulk label drop zone; columns are the label event's JSON field paths).
+ * Writes `<dir>/features/<name>.csv` (for `ingest/<group>/<name>.csv`) and `<dir>/labels/<name>.csv`
+ * (for the bulk label drop zone, which keeps the file's name; columns are the label event's JSON
+ * field paths).
  */
 export function writeSeattleWeatherFiles(dir: string, name = 'seattle-weather'): SeattleWeatherFiles {
   mkdirSync(dir, { recursive: true });
   const days = readWeatherDays();
   const names = group.features.map((f) => f.name);
   const records = featureRecords(days);
-  const featuresPath = join(dir, 'features.csv');
+  mkdirSync(join(dir, 'features'), { recursive: true });
+  mkdirSync(join(dir, 'labels'), { recursive: true });
+  const featuresPath = join(dir, 'features', `${name}.csv`);
   writeFileSync(
     featuresPath,
     csv(
@@ -206,7 +209,7 @@ export function writeSeattleWeatherFiles(dir: string, name = 'seattle-weather'):
   );
   const requestNames = useCase.requestFeatures.map((f) => f.name);
   const events = labelEvents(days);
-  const labelsPath = join(dir, 'labels.csv');
+  const labelsPath = join(dir, 'labels', `${name}.csv`);
   writeFileSync(
     labelsPath,
     csv(

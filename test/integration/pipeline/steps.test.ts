@@ -5,7 +5,6 @@
  * makes the same calls.
  */
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateModelCommand,
   CreateModelPackageGroupCommand,
@@ -32,7 +31,6 @@ import { type SageMakerEmulator, startSageMaker } from '../../../infra/local/sag
 import { type SnsSink, startSns } from '../../../infra/local/sns.ts';
 import { type UseCase, UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
-import { dateOf } from '../../../shared/features/offline-store.ts';
 import { labelContract } from '../../../shared/labels/schema.ts';
 import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import type { LedgerEventType } from '../../../shared/ledger/events.ts';

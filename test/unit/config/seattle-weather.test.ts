@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Feature, type FeatureGroup, UseCaseSchema } from '../../../shared/config/use-case.ts';
+import { UseCaseSchema } from '../../../shared/config/use-case.ts';
+import { CSV_OPTIONS, csvRowToRecord } from '../../../shared/features/bulk.ts';
 import { validateRecords } from '../../../shared/features/ingest.ts';
+import { csvRowToLabel } from '../../../shared/labels/bulk.ts';
 import { labelContract } from '../../../shared/labels/schema.ts';
 import { validateLabels } from '../../../shared/labels/store.ts';
 import seattleWeather from '../../../use-cases/seattle-weather.ts';
@@ -19,47 +21,8 @@ import {
   writeSeattleWeatherFiles,
 } from '../../support/seattle-weather.ts';
 
-/** The bulk CSV parser's options (shared/features/bulk.ts). */
-const CSV_OPTIONS = { columns: true, skip_empty_lines: true, trim: true, relax_column_count: true } as const;
-
 function readCsv(path: string): Record<string, string>[] {
   return parse(readFileSync(path, 'utf8'), CSV_OPTIONS) as Record<string, string>[];
-}
-
-/** A CSV text typed by its feature, as bulk ingestion does (empty means null). */
-function typed(feature: Feature | undefined, text: string): unknown {
-  if (text === '') return null;
-  if (feature?.type === 'number' || feature?.type === 'integer') {
-    return Number.isNaN(Number(text)) ? text : Number(text);
-  }
-  if (feature?.type === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
-  return text;
-}
-
-/** A features CSV row as a record, the way shared/features/bulk.ts csvRowToRecord builds it. */
-function csvRowToRecord(g: FeatureGroup, row: Record<string, string>): unknown {
-  const features = new Map(g.features.map((f) => [f.name, f]));
-  const values: Record<string, unknown> = {};
-  for (const [column, text] of Object.entries(row)) {
-    if (column === 'entityId' || column === 'eventTime') continue;
-    values[column] = typed(features.get(column), text);
-  }
-  return { entityId: row.entityId, eventTime: row.eventTime, values };
-}
-
-/** A labels CSV row as a label event: each column is a JSON field path. */
-function csvRowToLabel(row: Record<string, string>): unknown {
-  const request = new Map(useCase.requestFeatures.map((f) => [f.name, f]));
-  const event: Record<string, unknown> = { entities: {}, request: {} };
-  for (const [column, text] of Object.entries(row)) {
-    const [head, field] = column.split('.', 2) as [string, string | undefined];
-    if (head === 'entities' && field) (event.entities as Record<string, unknown>)[field] = text;
-    else if (head === 'request' && field)
-      (event.request as Record<string, unknown>)[field] = typed(request.get(field), text);
-    else if (column === 'label') event.label = Number(text);
-    else event[column] = text;
-  }
-  return event;
 }
 
 const days = readWeatherDays();
@@ -157,7 +120,7 @@ describe('the label events', () => {
   it('are what the labels CSV holds, column by JSON field path', () => {
     // Prepare
     const text = readFileSync(files.labels.path, 'utf8');
-    const rows = readCsv(files.labels.path).map(csvRowToLabel);
+    const rows = readCsv(files.labels.path).map((row) => csvRowToLabel(labelContract(useCase), row));
 
     // Act
     const { rejected } = validateLabels(labelContract(useCase), rows);

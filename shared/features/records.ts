@@ -117,10 +117,14 @@ export const EntityIdSchema = z
 /** The earliest eventTime accepted: the Unix epoch, since DynamoDB TTL counts epoch seconds. */
 export const MIN_EVENT_TIME = '1970-01-01T00:00:00.000Z';
 
+/** What an unreadable time is told. */
+export const ISO_TIME_PROBLEM =
+  'must be an ISO-8601 date and time with a zone (Z or ±hh:mm), like 2001-01-09T10:00:00Z';
+
 /** ISO-8601 time with a zone, normalised to UTC milliseconds; from MIN_EVENT_TIME to now + skew. */
 export function eventTimeSchema(now: () => number = Date.now) {
   return z.iso
-    .datetime({ offset: true })
+    .datetime({ offset: true, error: ISO_TIME_PROBLEM })
     .transform((s) => new Date(s).toISOString())
     .refine((s) => s >= MIN_EVENT_TIME, { message: `must not be before ${MIN_EVENT_TIME}` })
     .refine((s) => Date.parse(s) <= now() + MAX_FUTURE_SKEW_MS, {

@@ -17,6 +17,7 @@ import {
   eventTimeSchema,
   type FeatureValue,
   featureValuesSchema,
+  ISO_TIME_PROBLEM,
   MIN_EVENT_TIME,
 } from '../features/records.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
@@ -76,9 +77,7 @@ export interface StoredLabelEvent extends LabelEvent {
   readonly ingestedAt: string;
 }
 
-const BinaryLabelSchema = z.union([z.literal(0), z.literal(1)], {
-  error: 'must be 0 or 1 (a binary label)',
-});
+const BinaryLabelSchema = z.literal([0, 1]);
 
 function entitiesSchema(contract: LabelContract) {
   return z.strictObject(Object.fromEntries(contract.groups.map((g) => [g, EntityIdSchema])));
@@ -110,12 +109,14 @@ export function storedLabelSchema(contract: LabelContract) {
     labelId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest'),
     entities: entitiesSchema(contract),
     eventTime: z.iso
-      .datetime({ offset: true })
+      .datetime({ offset: true, error: ISO_TIME_PROBLEM })
       .transform((s) => new Date(s).toISOString())
       .refine((s) => s >= MIN_EVENT_TIME, { message: `must not be before ${MIN_EVENT_TIME}` }),
     label: BinaryLabelSchema,
     request: requestSchema(contract),
-    ingestedAt: z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString()),
+    ingestedAt: z.iso
+      .datetime({ offset: true, error: ISO_TIME_PROBLEM })
+      .transform((s) => new Date(s).toISOString()),
   });
 }
 

@@ -2,7 +2,7 @@
  * Turns zod issues into messages that name the field, the bad value and what is expected.
  * Used at synth (config errors) and at the API edge (4xx bodies), so both read the same way.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** One problem with one field. */
 export interface FieldProblem {
@@ -86,4 +86,66 @@ export function formatProblems(problems: readonly FieldProblem[], prefix = ''): 
   return problems
     .map((p) => `${prefix}${p.field}: ${p.problem}${p.got === undefined ? '' : `, got ${p.got}`}`)
     .join('\n');
+}
+
+/** An item of a batch or bulk file that failed validation, with every problem. */
+export interface Rejection {
+  /** Position in the request, or line number in a bulk file. */
+  readonly index: number;
+  readonly problems: readonly FieldProblem[];
+}
+
+/**
+ * Validates each raw item with `schema` and builds the accepted ones; never throws on a bad item.
+ * Indexes are positions in `raw` plus `indexOffset`.
+ */
+export function validateEach<S extends z.ZodType, R>(
+  schema: S,
+  raw: readonly unknown[],
+  build: (parsed: z.output<S>) => R,
+  indexOffset = 0,
+): { accepted: R[]; acceptedIndexes: number[]; rejected: Rejection[] } {
+  const accepted: R[] = [];
+  const acceptedIndexes: number[] = [];
+  const rejected: Rejection[] = [];
+  raw.forEach((item, i) => {
+    const parsed = schema.safeParse(item, { reportInput: true });
+    if (parsed.success) {
+      accepted.push(build(parsed.data));
+      acceptedIndexes.push(i + indexOffset);
+    } else {
+      rejected.push({ index: i + indexOffset, problems: toFieldProblems(parsed.error) });
+    }
+  });
+  return { accepted, acceptedIndexes, rejected };
+}
+
+/**
+ * Every problem of a batch where nothing was valid, each field prefixed with its item's place
+ * (`records[3].values.hour`), for the 400 that says nothing was written.
+ */
+export function batchProblems(list: string, rejected: readonly Rejection[]): FieldProblem[] {
+  return rejected.flatMap((r) => r.problems.map((p) => ({ ...p, field: `${list}[${r.index}].${p.field}` })));
+}
+
+/**
+ * An environment variable (or any string) holding JSON that must match `schema`; `what` names it
+ * in the error, for example "the use case".
+ */
+export function jsonText<S extends z.ZodType>(schema: S, what: string) {
+  return z.string().transform((text, ctx): z.output<S> => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `must be ${what} as JSON: ${String(e)}` });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `is not ${what}: ${parsed.error.message}` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 }

@@ -23,6 +23,7 @@ import {
 import { type IngestContext, validateRecords, writeRecords } from '../../shared/features/ingest.ts';
 import { getLatest, isPresent } from '../../shared/features/online-store.ts';
 import { toFeatureRecord } from '../../shared/features/records.ts';
+import { batchProblems } from '../../shared/validation.ts';
 import { httpHandler } from '../shared/http.ts';
 import { loadEnv, tracer } from '../shared/observability.ts';
 
@@ -75,7 +76,7 @@ async function putBatch(event: APIGatewayProxyEvent): Promise<BatchResponse> {
   if (accepted.length === 0) {
     throw new InvalidInputError(
       'no record of the batch is valid; nothing was written',
-      rejected.flatMap((r) => r.problems.map((p) => ({ ...p, field: `records[${r.index}].${p.field}` }))),
+      batchProblems('records', rejected),
     );
   }
   const results = await writeRecords(ctx, group, accepted);

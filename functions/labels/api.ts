@@ -16,6 +16,7 @@ import {
   UseCasePathSchema,
 } from '../../shared/labels/api.ts';
 import { type LabelStoreContext, validateLabels, writeLabels } from '../../shared/labels/store.ts';
+import { batchProblems } from '../../shared/validation.ts';
 import { httpHandler } from '../shared/http.ts';
 import { loadEnv, tracer } from '../shared/observability.ts';
 
@@ -34,7 +35,7 @@ async function putBatch(event: APIGatewayProxyEvent): Promise<LabelBatchResponse
   if (accepted.length === 0) {
     throw new InvalidInputError(
       'no label of the batch is valid; nothing was written',
-      rejected.flatMap((r) => r.problems.map((p) => ({ ...p, field: `labels[${r.index}].${p.field}` }))),
+      batchProblems('labels', rejected),
     );
   }
   const results = await writeLabels(ctx, contract, accepted);

@@ -62,6 +62,20 @@ function perGroup(
   return { oneOf: groups.map((g) => ({ title: g.name, ...openApiSchema(schemaOf(g)) })) };
 }
 
+/** A batch body `{<list>: [item, …]}` of 1 to `max` items. */
+function batchBody(list: string, max: number, items: Record<string, unknown>) {
+  return {
+    'application/json': {
+      schema: {
+        type: 'object',
+        additionalProperties: false,
+        required: [list],
+        properties: { [list]: { type: 'array', minItems: 1, maxItems: max, items } },
+      },
+    },
+  };
+}
+
 /** The document for a set of use cases. */
 export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<string, unknown> {
   const groupNames = useCases.flatMap((uc) => uc.featureGroups.map((g) => g.name));
@@ -104,23 +118,11 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
     parameters: [groupParameter],
     requestBody: {
       required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['records'],
-            properties: {
-              records: {
-                type: 'array',
-                minItems: 1,
-                maxItems: MAX_BATCH_RECORDS,
-                items: perGroup(useCases, (g) => recordInputSchema(g)),
-              },
-            },
-          },
-        },
-      },
+      content: batchBody(
+        'records',
+        MAX_BATCH_RECORDS,
+        perGroup(useCases, (g) => recordInputSchema(g)),
+      ),
     },
     responses: { '200': { description: '`{accepted, rejected: [{index, problems}], results}`' }, ...errors },
   });
@@ -137,28 +139,12 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
     ],
     requestBody: {
       required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['labels'],
-            properties: {
-              labels: {
-                type: 'array',
-                minItems: 1,
-                maxItems: MAX_LABEL_BATCH,
-                items: {
-                  oneOf: useCases.map((uc) => ({
-                    title: uc.name,
-                    ...openApiSchema(labelInputSchema(labelContract(uc))),
-                  })),
-                },
-              },
-            },
-          },
-        },
-      },
+      content: batchBody('labels', MAX_LABEL_BATCH, {
+        oneOf: useCases.map((uc) => ({
+          title: uc.name,
+          ...openApiSchema(labelInputSchema(labelContract(uc))),
+        })),
+      }),
     },
     responses: {
       '200': {

@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
-import { AuthorizationType, LambdaIntegration } from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,6 +10,7 @@ import { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { FEATURE_ROUTES } from '../../shared/features/api.ts';
 import type { StageConfig } from '../config/stage.ts';
+import { addIamRoutes, onFileDropped } from './ingestion.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
 
@@ -131,36 +129,17 @@ export class FeatureStore extends Construct {
       }),
     );
 
-    const integration = new LambdaIntegration(this.api.fn);
-    const validator = props.api.addRequestValidator('FeatureParams', {
-      requestValidatorName: 'feature-parameters',
-      validateRequestParameters: true,
-      validateRequestBody: false,
-    });
-    for (const route of Object.values(FEATURE_ROUTES)) {
-      const requestParameters = Object.fromEntries(
-        [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => [`method.request.path.${m[1]}`, true]),
-      );
-      props.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
-        authorizationType: AuthorizationType.IAM,
-        requestParameters,
-        requestValidator: validator,
-      });
-    }
-
-    const deadLetters = this.bulk.deadLetterQueue;
-    if (!deadLetters) throw new Error('the bulk function must have a dead-letter queue');
-    new events.Rule(this, 'BulkFileDropped', {
+    addIamRoutes(
+      props.api,
+      this.api,
+      { id: 'FeatureParams', name: 'feature-parameters' },
+      Object.values(FEATURE_ROUTES),
+    );
+    onFileDropped(this, 'BulkFileDropped', {
+      bucket: props.datasetsBucket,
+      prefix: 'ingest/',
+      fn: this.bulk,
       description: 'A bulk feature file landed under ingest/ in the datasets bucket',
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.datasetsBucket.bucketName] },
-          object: { key: [{ prefix: 'ingest/' }] },
-        },
-      },
-      targets: [new targets.LambdaFunction(this.bulk.fn, { deadLetterQueue: deadLetters, retryAttempts: 4 })],
     });
 
     // Expose: acknowledgements next to the grants they concern.

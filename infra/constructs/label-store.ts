@@ -1,9 +1,6 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
-import { AuthorizationType, LambdaIntegration } from 'aws-cdk-lib/aws-apigateway';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,6 +10,7 @@ import type { UseCase } from '../../shared/config/use-case.ts';
 import { LABEL_ROUTES } from '../../shared/labels/api.ts';
 import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX, labelContract } from '../../shared/labels/schema.ts';
 import type { StageConfig } from '../config/stage.ts';
+import { addIamRoutes, onFileDropped } from './ingestion.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
 
@@ -116,36 +114,17 @@ export class LabelStore extends Construct {
       }),
     );
 
-    const integration = new LambdaIntegration(this.api.fn);
-    const validator = props.api.addRequestValidator('LabelParams', {
-      requestValidatorName: 'label-parameters',
-      validateRequestParameters: true,
-      validateRequestBody: false,
-    });
-    for (const route of Object.values(LABEL_ROUTES)) {
-      const requestParameters = Object.fromEntries(
-        [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => [`method.request.path.${m[1]}`, true]),
-      );
-      props.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
-        authorizationType: AuthorizationType.IAM,
-        requestParameters,
-        requestValidator: validator,
-      });
-    }
-
-    const deadLetters = this.bulk.deadLetterQueue;
-    if (!deadLetters) throw new Error(`${this.node.path}: the bulk function must have a dead-letter queue`);
-    new events.Rule(this, 'BulkLabelFileDropped', {
+    addIamRoutes(
+      props.api,
+      this.api,
+      { id: 'LabelParams', name: 'label-parameters' },
+      Object.values(LABEL_ROUTES),
+    );
+    onFileDropped(this, 'BulkLabelFileDropped', {
+      bucket: props.datasetsBucket,
+      prefix: LABEL_DROP_PREFIX,
+      fn: this.bulk,
       description: `A bulk label file landed under ${LABEL_DROP_PREFIX} in the datasets bucket`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [props.datasetsBucket.bucketName] },
-          object: { key: [{ prefix: LABEL_DROP_PREFIX }] },
-        },
-      },
-      targets: [new targets.LambdaFunction(this.bulk.fn, { deadLetterQueue: deadLetters, retryAttempts: 4 })],
     });
 
     // Expose: acknowledgements next to the grants they concern.

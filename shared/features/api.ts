@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { type FeatureGroup, FeatureGroupSchema } from '../config/use-case.ts';
 import { InvalidInputError } from '../errors.ts';
-import { toFieldProblems } from '../validation.ts';
+import { jsonText, toFieldProblems } from '../validation.ts';
 import { type RecordResult, type Rejection, UnknownFeatureGroupError } from './ingest.ts';
 import { BatchBodySchema, EntityIdSchema, MAX_BATCH_RECORDS, singleRecordBodySchema } from './records.ts';
 
@@ -72,12 +72,5 @@ export interface BatchResponse {
 export const FeatureStoreEnvSchema = z.object({
   ONLINE_TABLE: z.string().min(1),
   OFFLINE_BUCKET: z.string().min(1),
-  FEATURE_GROUPS: z.string().transform((text, ctx) => {
-    try {
-      return z.array(FeatureGroupSchema).parse(JSON.parse(text));
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `must be a JSON array of feature groups: ${String(e)}` });
-      return z.NEVER;
-    }
-  }),
+  FEATURE_GROUPS: jsonText(z.array(FeatureGroupSchema), 'an array of feature groups'),
 });

@@ -5,7 +5,7 @@
  */
 import type { FeatureGroup, UseCase } from '../config/use-case.ts';
 import { NotFoundError } from '../errors.ts';
-import { type FieldProblem, toFieldProblems } from '../validation.ts';
+import { type Rejection, validateEach } from '../validation.ts';
 import { appendOffline, type OfflineStoreOptions } from './offline-store.ts';
 import { type OnlineStoreOptions, type OnlineWriteOutcome, putLatest } from './online-store.ts';
 import { type FeatureRecord, recordInputSchema, toFeatureRecord } from './records.ts';
@@ -39,11 +39,7 @@ export function featureGroupIndex(useCases: readonly UseCase[]): Map<string, Fea
 }
 
 /** A record that failed validation, with every problem. */
-export interface Rejection {
-  /** Position in the request, or line number in a bulk file. */
-  readonly index: number;
-  readonly problems: readonly FieldProblem[];
-}
+export type { Rejection };
 
 /** Validates raw records; never throws on bad records. */
 export function validateRecords(
@@ -52,20 +48,7 @@ export function validateRecords(
   now: () => number = Date.now,
   indexOffset = 0,
 ): { accepted: FeatureRecord[]; acceptedIndexes: number[]; rejected: Rejection[] } {
-  const schema = recordInputSchema(group, now);
-  const accepted: FeatureRecord[] = [];
-  const acceptedIndexes: number[] = [];
-  const rejected: Rejection[] = [];
-  raw.forEach((item, i) => {
-    const parsed = schema.safeParse(item, { reportInput: true });
-    if (parsed.success) {
-      accepted.push(toFeatureRecord(group.name, parsed.data));
-      acceptedIndexes.push(i + indexOffset);
-    } else {
-      rejected.push({ index: i + indexOffset, problems: toFieldProblems(parsed.error) });
-    }
-  });
-  return { accepted, acceptedIndexes, rejected };
+  return validateEach(recordInputSchema(group, now), raw, (r) => toFeatureRecord(group.name, r), indexOffset);
 }
 
 /** What happened to one accepted record. */

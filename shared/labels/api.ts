@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ResourceNameSchema } from '../config/use-case.ts';
 import { NotFoundError } from '../errors.ts';
 import { parseOrThrow } from '../features/api.ts';
-import type { Rejection } from '../features/ingest.ts';
+import { jsonText, type Rejection } from '../validation.ts';
 import { LabelBatchBodySchema, type LabelContract, LabelContractSchema, MAX_LABEL_BATCH } from './schema.ts';
 import type { LabelResult } from './store.ts';
 
@@ -50,12 +50,5 @@ export interface LabelBatchResponse {
 /** Environment of the label functions; LABEL_CONTRACTS is the JSON the construct writes. */
 export const LabelStoreEnvSchema = z.object({
   DATASETS_BUCKET: z.string().min(1),
-  LABEL_CONTRACTS: z.string().transform((text, ctx) => {
-    try {
-      return z.array(LabelContractSchema).parse(JSON.parse(text));
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `must be a JSON array of label contracts: ${String(e)}` });
-      return z.NEVER;
-    }
-  }),
+  LABEL_CONTRACTS: jsonText(z.array(LabelContractSchema), 'an array of label contracts'),
 });

@@ -6,14 +6,13 @@
  * read once (the reader keeps the first ingested copy of each label ID).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Rejection } from '../features/ingest.ts';
 import {
   appendPartitioned,
   dateOf,
   readDailyPartitions,
   type StoredLine,
 } from '../features/offline-store.ts';
-import { type FieldProblem, toFieldProblems } from '../validation.ts';
+import { type FieldProblem, type Rejection, toFieldProblems, validateEach } from '../validation.ts';
 import {
   type LabelContract,
   type LabelEvent,
@@ -40,20 +39,7 @@ export function validateLabels(
   now: () => number = Date.now,
   indexOffset = 0,
 ): { accepted: LabelEvent[]; acceptedIndexes: number[]; rejected: Rejection[] } {
-  const schema = labelInputSchema(contract, now);
-  const accepted: LabelEvent[] = [];
-  const acceptedIndexes: number[] = [];
-  const rejected: Rejection[] = [];
-  raw.forEach((item, i) => {
-    const parsed = schema.safeParse(item, { reportInput: true });
-    if (parsed.success) {
-      accepted.push(toLabelEvent(contract, parsed.data));
-      acceptedIndexes.push(i + indexOffset);
-    } else {
-      rejected.push({ index: i + indexOffset, problems: toFieldProblems(parsed.error) });
-    }
-  });
-  return { accepted, acceptedIndexes, rejected };
+  return validateEach(labelInputSchema(contract, now), raw, (l) => toLabelEvent(contract, l), indexOffset);
 }
 
 /** What happened to one accepted label event. */

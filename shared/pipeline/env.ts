@@ -4,27 +4,14 @@
  */
 import { z } from 'zod';
 import { UseCaseSchema } from '../config/use-case.ts';
+import { jsonText } from '../validation.ts';
 
 const name = z.string().min(1);
 
 /** Every variable a pipeline function may read. */
 export const PipelineEnvSchema = z.object({
   /** JSON of the validated use case (defaults applied). */
-  USE_CASE_CONFIG: z.string().transform((text, ctx) => {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `must be the use case as JSON: ${String(e)}` });
-      return z.NEVER;
-    }
-    const parsed = UseCaseSchema.safeParse(raw);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `is not a valid use case: ${parsed.error.message}` });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
+  USE_CASE_CONFIG: jsonText(UseCaseSchema, 'a valid use case'),
   /** Whether a registered model waits for a human decision. */
   STAGE_REQUIRE_APPROVAL: z.enum(['true', 'false']).transform((v) => v === 'true'),
   LEDGER_TABLE: name,

@@ -52,6 +52,16 @@ async function objects(): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await readText(emu.s3, bucket, k)])));
 }
 
+/** The dataset the training pipeline would build now from this bucket. */
+const build = () =>
+  buildDataset({
+    useCase,
+    s3: emu.s3,
+    offline: { client: emu.s3, bucket },
+    datasetsBucket: bucket,
+    cutoff: new Date(NOW).toISOString(),
+  });
+
 async function put(raw: readonly unknown[]) {
   const { accepted, rejected } = validateLabels(contract, raw, now);
   return { rejected, results: await writeLabels(store(), contract, accepted) };
@@ -71,13 +81,7 @@ describe('label events', () => {
     expect(stored.ingestedAt).toBe(new Date(NOW).toISOString());
     expect(stored.labelId).toMatch(/^[0-9a-f]{64}$/);
 
-    const manifest = await buildDataset({
-      useCase,
-      s3: emu.s3,
-      offline: { client: emu.s3, bucket },
-      datasetsBucket: bucket,
-      cutoff: new Date(NOW).toISOString(),
-    });
+    const manifest = await build();
     expect(manifest.rowCount).toBe(3);
     expect(manifest.positiveCount).toBe(1);
     expect(manifest.quarantine).toEqual({ labels: 0, key: null, first: [] });
@@ -135,13 +139,7 @@ describe('label events', () => {
     expect(await objects()).toEqual(before);
     // The same label in another request is a second copy; the build still counts it once.
     await put([good(0), good(10)]);
-    const manifest = await buildDataset({
-      useCase,
-      s3: emu.s3,
-      offline: { client: emu.s3, bucket },
-      datasetsBucket: bucket,
-      cutoff: new Date(NOW).toISOString(),
-    });
+    const manifest = await build();
     expect(manifest.rowCount).toBe(3);
   });
 
@@ -247,13 +245,7 @@ describe('a hand-written row in the label store', () => {
         Body: `${JSON.stringify({ ...good(1), labelId: forgedId, label: 2, ingestedAt: '2001-01-10T00:00:00.000Z' })}\n{oops\n`,
       }),
     );
-    const manifest = await buildDataset({
-      useCase,
-      s3: emu.s3,
-      offline: { client: emu.s3, bucket },
-      datasetsBucket: bucket,
-      cutoff: new Date(NOW).toISOString(),
-    });
+    const manifest = await build();
     expect(manifest.rowCount).toBe(40);
     expect(manifest.quarantine.labels).toBe(2);
     expect(manifest.quarantine.first.map((r) => r.labelId)).toEqual([forgedId, null]);

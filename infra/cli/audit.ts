@@ -18,8 +18,8 @@ import {
 } from '../../shared/ledger/queries.ts';
 import { kmsSignatureChecker, publicKeyPem } from '../../shared/ledger/signing.ts';
 import { verifyLedger } from '../../shared/ledger/verify.ts';
+import { documentClientFor, kmsClientFor, resolveTarget, s3ClientFor, type Target } from '../ops/target.ts';
 import { UsageError } from './errors.ts';
-import { documentClientFor, kmsClientFor, resolveTarget, s3ClientFor, type Target } from './target.ts';
 
 interface CommonOptions {
   readonly table?: string;

@@ -12,8 +12,8 @@ import { readText } from '../../shared/features/offline-store.ts';
 import type { LabelBulkSummary } from '../../shared/labels/bulk.ts';
 import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX } from '../../shared/labels/schema.ts';
 import { formatProblems } from '../../shared/validation.ts';
+import { resolveTarget, s3ClientFor } from '../ops/target.ts';
 import { UsageError } from './errors.ts';
-import { resolveTarget, s3ClientFor } from './target.ts';
 
 /** How many rejected rows the command prints. */
 const SHOWN_REJECTIONS = 5;

@@ -3,7 +3,7 @@
  * fire schedules by hand.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -12,11 +12,10 @@ import type { Command } from 'commander';
 import { type LocalCloud, type LocalCloudState, startLocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { scheduledEventFor } from '../local/scheduler.ts';
+import { readState, runningState, STATE_FILE } from '../local/state.ts';
 
 /** Project root (where cdk.json lives). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
-/** Where a running `mlops local up` describes itself (MLOPS_LOCAL_STATE overrides it, for tests). */
-export const STATE_FILE = process.env.MLOPS_LOCAL_STATE ?? join(PROJECT_ROOT, '.local', 'cloud.json');
 /** Default folder for persisted DynamoDB and S3 data. */
 export const DATA_DIR = join(PROJECT_ROOT, '.local', 'data');
 
@@ -92,39 +91,6 @@ export function printState(state: LocalCloudState, up: Readonly<Record<string, b
   console.log(`  buckets: ${state.buckets.join(', ') || 'none'}`);
   console.log(`  schedules: ${state.schedules.map((s) => `${s.name} ${s.expression}`).join(', ') || 'none'}`);
   for (const route of state.routes) console.log(`  route ${route}`);
-}
-
-/** Reads the state file of a running cloud, or explains how to start one. */
-export function readState(file = STATE_FILE): LocalCloudState {
-  if (!existsSync(file))
-    throw new Error(`no local cloud is running (no ${file}); start one with: npm run mlops -- local up`);
-  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
-  if (!processAlive(state.pid)) {
-    rmSync(file, { force: true });
-    throw new Error(
-      `the local cloud of pid ${state.pid} is not running (it left a stale ${file}, now removed)`,
-    );
-  }
-  return state;
-}
-
-/** The state of a cloud that is really running, if any (a stale file is removed). */
-export function runningState(file = STATE_FILE): LocalCloudState | undefined {
-  if (!existsSync(file)) return undefined;
-  const state = JSON.parse(readFileSync(file, 'utf8')) as LocalCloudState;
-  if (processAlive(state.pid)) return state;
-  rmSync(file, { force: true });
-  return undefined;
-}
-
-/** Whether a process exists (signal 0 checks without sending anything). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function answers(url: string): Promise<boolean> {

@@ -3,8 +3,9 @@
  * lifecycle on real flights, then keep serving until Ctrl+C (`--once` exits).
  */
 import type { Command } from 'commander';
-import { runDemo } from '../local/demo/lifecycle.ts';
-import { localUp, printState, readState, untilSignal } from './local.ts';
+import { runDemo } from '../demo/lifecycle.ts';
+import { readState } from '../local/state.ts';
+import { localUp, printState, untilSignal } from './local.ts';
 
 /** Adds `start` to the CLI. */
 export function registerStartCommand(program: Command): void {

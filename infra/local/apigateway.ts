@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { listenLocal, readBody } from './http.ts';
-import type { LambdaRuntime } from './lambda/runtime.ts';
+import type { LambdaRuntime } from './lambda/index.ts';
 import type { LocalAssembly, LocalRoute } from './model.ts';
 import { sigV4Signature } from './sigv4.ts';
 

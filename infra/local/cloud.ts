@@ -13,7 +13,7 @@ import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';
 import { startKms } from './kms.ts';
-import { LambdaRuntime } from './lambda/runtime.ts';
+import { LambdaRuntime } from './lambda/index.ts';
 import {
   endpointEnvironment,
   type LocalAssembly,

@@ -17,7 +17,7 @@ import {
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import type { S3Engine, S3EventRecord } from './engines/s3.ts';
 import { matchesPattern } from './event-pattern.ts';
-import type { LambdaRuntime } from './lambda/runtime.ts';
+import type { LambdaRuntime } from './lambda/index.ts';
 import type { LocalAssembly, LocalStreamMapping } from './model.ts';
 
 export interface TriggerOptions {

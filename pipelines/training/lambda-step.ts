@@ -7,7 +7,6 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { FailurePath } from './failure.ts';
 
 /** Lambda errors worth retrying: the service's, not the handler's (a handler error is final). */
 export const LAMBDA_TRANSIENT_ERRORS = [
@@ -21,6 +20,11 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 /** The payload every Lambda step sends: the run ID and the whole state. */
 export function stepPayload(extra: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   return { runId: sfn.JsonPath.executionName, state: sfn.JsonPath.entirePayload, ...extra };
+}
+
+/** Where a step's errors go (the pipeline's FailurePath): a Catch on the state, named by its step. */
+export interface StepCatcher {
+  catchFor(state: tasks.LambdaInvoke, step: string): void;
 }
 
 export interface LambdaStepProps {
@@ -41,7 +45,7 @@ export interface LambdaStepProps {
    * Failure chain that catches every error of this step.
    * @default - no Catch (the caller routes errors itself)
    */
-  readonly failure?: FailurePath;
+  readonly failure?: StepCatcher;
 }
 
 /**

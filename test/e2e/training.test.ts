@@ -18,17 +18,9 @@ import {
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../infra/cli/local.ts';
-import {
-  compareRuns,
-  executionHistory,
-  runEvents,
-  startRun,
-  stepsOf,
-  type Target,
-} from '../../infra/cli/training.ts';
+import { resourceNames, seedFlights } from '../../infra/demo/seed.ts';
 import { localS3Client } from '../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
-import { resourceNames, seedFlights } from '../../infra/local/demo/seed.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
 import {
   DEFAULT_XGBOOST_PYTHON,
@@ -39,6 +31,14 @@ import {
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
 import { getObject, parseS3Uri, unpackInto } from '../../infra/local/sagemaker/s3-io.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
+import {
+  compareRuns,
+  executionHistory,
+  runEvents,
+  startRun,
+  stepsOf,
+  type Target,
+} from '../../infra/ops/runs.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import { readText } from '../../shared/features/offline-store.ts';

@@ -4,10 +4,10 @@ import { listenLocal, readBody } from '../http.ts';
 import {
   FunctionNotFoundError,
   type InvokeOptions,
+  type Invoker,
   type InvokeServer,
-  type LambdaRuntime,
   MAX_SYNC_PAYLOAD_BYTES,
-} from './runtime.ts';
+} from './api.ts';
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
@@ -21,7 +21,7 @@ function invocationType(value: string | string[] | undefined): InvokeOptions['in
   return value === 'Event' || value === 'DryRun' ? value : 'invalid';
 }
 
-async function handle(runtime: LambdaRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(runtime: Invoker, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = INVOKE_PATH.exec(url.pathname);
   if (req.method !== 'POST' || !match?.[1]) {
@@ -86,7 +86,7 @@ async function handle(runtime: LambdaRuntime, req: IncomingMessage, res: ServerR
 }
 
 /** Starts the Invoke API for `runtime` on 127.0.0.1; port 0 picks a free one. */
-export async function startInvokeServer(runtime: LambdaRuntime, port = 0): Promise<InvokeServer> {
+export async function startInvokeServer(runtime: Invoker, port = 0): Promise<InvokeServer> {
   const server = createServer((req, res) => {
     handle(runtime, req, res).catch((e: unknown) => {
       if (!res.headersSent)

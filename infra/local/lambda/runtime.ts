@@ -15,13 +15,20 @@ import {
   type LocalFunction,
   type LocalPlacement,
 } from '../model.ts';
+import {
+  EndpointsNotSetError,
+  FunctionNotFoundError,
+  type InvokeOptions,
+  type InvokeResult,
+  type InvokeServer,
+  LambdaFunctionError,
+  MAX_SYNC_PAYLOAD_BYTES,
+  RuntimeStoppedError,
+  UnsupportedRuntimeError,
+} from './api.ts';
 import { startInvokeServer } from './invoke-server.ts';
 import type { FromWorker, LambdaErrorShape, ToWorker, WorkerConfig } from './protocol.ts';
 
-export type { LambdaErrorShape } from './protocol.ts';
-
-/** Lambda caps synchronous request and response payloads at 6 MB. */
-export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
  * AWS gives the init phase 10 seconds; a longer init goes on inside the first invocation and
  * counts against the function's timeout (it is not a failure by itself).
@@ -29,34 +36,6 @@ export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const INIT_ALLOWANCE_MS = 10_000;
 /** The Invoke API returns the last 4 KB of the logs with LogType=Tail. */
 const LOG_TAIL_BYTES = 4096;
-
-/** No function of that name or ARN in the assembly (the API's ResourceNotFoundException). */
-export class FunctionNotFoundError extends Error {
-  override readonly name = 'FunctionNotFoundError';
-}
-
-/** The function's runtime cannot run in a Node.js worker (python, java, provided...). */
-export class UnsupportedRuntimeError extends Error {
-  override readonly name = 'UnsupportedRuntimeError';
-}
-
-/** A function failed (`invokeOrThrow`): `name` is the Lambda errorType, `payload` the Invoke API error. */
-export class LambdaFunctionError extends Error {
-  constructor(readonly payload: LambdaErrorShape) {
-    super(payload.errorMessage);
-    this.name = payload.errorType;
-  }
-}
-
-/** An invocation came before `setEndpoints`: a function cannot start without its environment. */
-export class EndpointsNotSetError extends Error {
-  override readonly name = 'EndpointsNotSetError';
-}
-
-/** The runtime was stopped; no more invocations are accepted. */
-export class RuntimeStoppedError extends Error {
-  override readonly name = 'RuntimeStoppedError';
-}
 
 export interface LambdaRuntimeOptions {
   /** The functions to serve, usually `assembly.functions`. */
@@ -88,39 +67,6 @@ export interface LambdaRuntimeOptions {
    * @default - the node_modules folder this project resolves @aws-sdk/client-dynamodb from
    */
   readonly runtimeModulesDir?: string;
-}
-
-export interface InvokeOptions {
-  /**
-   * `Event` answers 202 at once and runs in the background; `DryRun` only checks the function exists.
-   * @default 'RequestResponse'
-   */
-  readonly invocationType?: 'RequestResponse' | 'Event' | 'DryRun';
-  /**
-   * `Tail` returns the last 4 KB of the invocation's log lines.
-   * @default 'None'
-   */
-  readonly logType?: 'None' | 'Tail';
-}
-
-/** What the Invoke API returns. */
-export interface InvokeResult {
-  /** 200 (RequestResponse), 202 (Event) or 204 (DryRun), also when the function failed. */
-  readonly statusCode: number;
-  /** The function's JSON result, or the `{errorType, errorMessage, trace}` error. */
-  readonly payload?: unknown;
-  /** Set when the function failed. */
-  readonly functionError?: 'Unhandled';
-  /** The invocation's last 4 KB of log lines, with `logType: 'Tail'`. */
-  readonly logTail?: string;
-  readonly executedVersion?: string;
-  readonly requestId: string;
-}
-
-/** A running Invoke API server. */
-export interface InvokeServer {
-  readonly endpoint: string;
-  stop(): Promise<void>;
 }
 
 let compiledWorker: string | undefined;

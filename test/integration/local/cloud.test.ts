@@ -19,12 +19,13 @@ import {
 import { NotFoundException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readState, tickRunning } from '../../../infra/cli/local.ts';
+import { tickRunning } from '../../../infra/cli/local.ts';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { freePort } from '../../../infra/local/ports.ts';
 import { signedFetch as signedFetchUrl } from '../../../infra/local/sigv4.ts';
+import { readState } from '../../../infra/local/state.ts';
 import { synthFixtureApp } from '../../fixtures/local-app/app.ts';
 
 let cdkOut: string;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../../infra/cli/local.ts';
 import { type ApiGateway, startApiGateway } from '../../../infra/local/apigateway.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
-import { LambdaRuntime } from '../../../infra/local/lambda/runtime.ts';
+import { LambdaRuntime } from '../../../infra/local/lambda/index.ts';
 import type { LocalFunction, LocalRoute } from '../../../infra/local/model.ts';
 import { signedRequest } from '../../../infra/local/sigv4.ts';
 

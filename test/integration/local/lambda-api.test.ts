@@ -22,8 +22,8 @@ import { localS3Client } from '../../../infra/local/clients.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from '../../../infra/local/engines/dynamodb.ts';
 import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
-import type { InvokeServer } from '../../../infra/local/lambda/runtime.ts';
-import { LambdaRuntime, RuntimeStoppedError } from '../../../infra/local/lambda/runtime.ts';
+import type { InvokeServer } from '../../../infra/local/lambda/index.ts';
+import { LambdaRuntime, RuntimeStoppedError } from '../../../infra/local/lambda/index.ts';
 import {
   endpointEnvironment,
   type LocalAssembly,

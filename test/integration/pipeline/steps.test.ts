@@ -25,7 +25,7 @@ import {
   flightLabel,
   fromAirports,
   readFlights,
-} from '../../../infra/local/demo/flights.ts';
+} from '../../../infra/demo/flights.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { type SageMakerEmulator, startSageMaker } from '../../../infra/local/sagemaker/index.ts';
 import { type SnsSink, startSns } from '../../../infra/local/sns.ts';

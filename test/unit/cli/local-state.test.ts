@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readState, runningState } from '../../../infra/cli/local.ts';
+import { readState, runningState } from '../../../infra/local/state.ts';
 
 function stateFile(pid: number): string {
   const file = join(mkdtempSync(join(tmpdir(), 'state-')), 'cloud.json');

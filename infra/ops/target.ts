@@ -14,7 +14,7 @@ import { localS3Client } from '../local/clients.ts';
 import type { LocalCloudState } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import type { LocalEndpoints } from '../local/model.ts';
-import { readState, STATE_FILE } from './local.ts';
+import { readState, STATE_FILE } from '../local/state.ts';
 
 /** Where the commands send their calls. */
 export interface Target {

@@ -6,16 +6,16 @@
  * chain. Capabilities not built yet are named as such.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { UseCaseSchema } from '../../../shared/config/use-case.ts';
-import { dateOf } from '../../../shared/features/offline-store.ts';
-import { labelContract } from '../../../shared/labels/schema.ts';
-import { validateLabels } from '../../../shared/labels/store.ts';
-import demoUseCase from '../../../use-cases/flight-delay.ts';
-import { followExecution, runEvents, startRun, type Target } from '../../cli/training.ts';
-import { localS3Client } from '../clients.ts';
-import type { LocalCloud } from '../cloud.ts';
-import { LOCAL_CREDENTIALS } from '../engines/credentials.ts';
-import { signedFetch } from '../sigv4.ts';
+import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import { dateOf } from '../../shared/features/offline-store.ts';
+import { labelContract } from '../../shared/labels/schema.ts';
+import { validateLabels } from '../../shared/labels/store.ts';
+import demoUseCase from '../../use-cases/flight-delay.ts';
+import { localS3Client } from '../local/clients.ts';
+import type { LocalCloud } from '../local/cloud.ts';
+import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
+import { signedFetch } from '../local/sigv4.ts';
+import { followExecution, runEvents, startRun, type Target } from '../ops/runs.ts';
 import { flightLabel, fromAirports, readFlights } from './flights.ts';
 import { outOfTimeAuc } from './out-of-time.ts';
 import { type FlightSlice, resourceNames, seedFlights } from './seed.ts';

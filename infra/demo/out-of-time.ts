@@ -7,15 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { UseCase } from '../../../shared/config/use-case.ts';
-import { addDays, dateOf, readOffline, readText } from '../../../shared/features/offline-store.ts';
-import { pointInTimeJoin, type TrainingRow } from '../../../shared/features/point-in-time.ts';
-import type { LabelEvent } from '../../../shared/labels/schema.ts';
-import { predict } from '../../../shared/models/xgboost-scorer.ts';
-import { type Encoding, featureEncoder } from '../../../shared/pipeline/encoding.ts';
-import { auc } from '../../../shared/pipeline/metrics.ts';
-import { loadXgboostModelDir } from '../sagemaker/algorithms/xgboost.ts';
-import { getObject, parseS3Uri, unpackInto } from '../sagemaker/s3-io.ts';
+import type { UseCase } from '../../shared/config/use-case.ts';
+import { addDays, dateOf, readOffline, readText } from '../../shared/features/offline-store.ts';
+import { pointInTimeJoin, type TrainingRow } from '../../shared/features/point-in-time.ts';
+import type { LabelEvent } from '../../shared/labels/schema.ts';
+import { predict } from '../../shared/models/xgboost-scorer.ts';
+import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
+import { auc } from '../../shared/pipeline/metrics.ts';
+import { loadXgboostModelDir } from '../local/sagemaker/algorithms/xgboost.ts';
+import { getObject, parseS3Uri, unpackInto } from '../local/sagemaker/s3-io.ts';
 
 /** The result of scoring one period. */
 export interface OutOfTimeResult {

@@ -5,14 +5,14 @@
  * would) or through the same validation and write functions called in-process (faster, for tests).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { UseCaseSchema } from '../../../shared/config/use-case.ts';
-import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
-import { dateOf, readText } from '../../../shared/features/offline-store.ts';
-import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX, labelContract } from '../../../shared/labels/schema.ts';
-import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
-import demoUseCase from '../../../use-cases/flight-delay.ts';
-import { localDocumentClient, localS3Client } from '../clients.ts';
-import type { LocalCloud } from '../cloud.ts';
+import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import { featureGroupIndex, validateRecords, writeRecords } from '../../shared/features/ingest.ts';
+import { dateOf, readText } from '../../shared/features/offline-store.ts';
+import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX, labelContract } from '../../shared/labels/schema.ts';
+import { validateLabels, writeLabels } from '../../shared/labels/store.ts';
+import demoUseCase from '../../use-cases/flight-delay.ts';
+import { localDocumentClient, localS3Client } from '../local/clients.ts';
+import type { LocalCloud } from '../local/cloud.ts';
 import { airportDelayRecords, type Flight, flightLabel, fromAirports, readFlights } from './flights.ts';
 
 /** A slice of flights-3m: origin airports and a scheduled-departure window. */

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { rollingRate } from '../../../shared/features/aggregates.ts';
-import type { LabelInput } from '../../../shared/labels/schema.ts';
+import { rollingRate } from '../../shared/features/aggregates.ts';
+import type { LabelInput } from '../../shared/labels/schema.ts';
 
 /** Path of the parquet file inside the installed vega-datasets package (its main is build/index.js). */
 export const FLIGHTS_FILE = join(

@@ -2,10 +2,6 @@
  * `GET /audit/...`: the five audit queries and chain verification, read-only. Each route parses
  * its parameters with zod and makes one call into shared/ledger.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { NotFoundError } from '../../shared/errors.ts';
@@ -23,8 +19,9 @@ import {
 } from '../../shared/ledger/queries.ts';
 import { lazySignatureChecker } from '../../shared/ledger/signing.ts';
 import { verifyLedger } from '../../shared/ledger/verify.ts';
+import { documentClient, kmsClient, s3Client } from '../shared/clients.ts';
 import { httpHandler, parseParams } from '../shared/http.ts';
-import { loadEnv, tracer } from '../shared/observability.ts';
+import { loadEnv } from '../shared/observability.ts';
 
 const EnvSchema = z.object({
   LEDGER_TABLE: z.string().min(1),
@@ -36,12 +33,12 @@ const EnvSchema = z.object({
 const env = loadEnv(EnvSchema);
 
 const ledger = {
-  client: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
+  client: documentClient(),
   tableName: env.LEDGER_TABLE,
   chain: env.LEDGER_CHAIN,
 };
-const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
-const signatures = lazySignatureChecker(tracer.captureAWSv3Client(new KMSClient({})), env.LEDGER_SIGNING_KEY);
+const archive = { s3: s3Client(), bucket: env.AUDIT_ARCHIVE_BUCKET };
+const signatures = lazySignatureChecker(kmsClient(), env.LEDGER_SIGNING_KEY);
 
 type Route = (event: APIGatewayProxyEvent) => Promise<unknown>;
 

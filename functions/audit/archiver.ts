@@ -3,19 +3,14 @@
  * a thrown error makes Lambda bisect the batch and, after the retries, send it to the
  * on-failure queue, so no event is skipped silently.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import { z } from 'zod';
 import { archiveBatch } from '../../shared/ledger/archive.ts';
 import { lazySignatureChecker } from '../../shared/ledger/signing.ts';
-import { loadEnv, logger, metrics, tracer } from '../shared/observability.ts';
+import { kmsClient, s3Client } from '../shared/clients.ts';
+import { baseChain, loadEnv, logger, metrics } from '../shared/observability.ts';
 
 const env = loadEnv(
   z.object({
@@ -24,16 +19,13 @@ const env = loadEnv(
     LEDGER_SIGNING_KEY: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
   }),
 );
-const archive = { s3: tracer.captureAWSv3Client(new S3Client({})), bucket: env.AUDIT_ARCHIVE_BUCKET };
-const signatures = lazySignatureChecker(tracer.captureAWSv3Client(new KMSClient({})), env.LEDGER_SIGNING_KEY);
+const archive = { s3: s3Client(), bucket: env.AUDIT_ARCHIVE_BUCKET };
+const signatures = lazySignatureChecker(kmsClient(), env.LEDGER_SIGNING_KEY);
 
 type StreamEvent = z.infer<typeof DynamoDBStreamSchema>;
 
 /** Archives each new ledger event and the chain-head digest of the batch. */
-export const handler = middy<StreamEvent>()
-  .use(injectLambdaContext(logger))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
+export const handler = baseChain<StreamEvent, void>()
   .use(parser({ schema: DynamoDBStreamSchema }))
   .handler(async (event) => {
     const result = await archiveBatch(

@@ -3,9 +3,6 @@
  * and online reads. Each route parses its input with the group's schema and makes one call into
  * shared/features.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { InvalidInputError, NotFoundError } from '../../shared/errors.ts';
 import {
@@ -24,18 +21,19 @@ import { type IngestContext, validateRecords, writeRecords } from '../../shared/
 import { getLatest, isPresent } from '../../shared/features/online-store.ts';
 import { toFeatureRecord } from '../../shared/features/records.ts';
 import { batchProblems } from '../../shared/validation.ts';
+import { documentClient, s3Client } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
-import { loadEnv, tracer } from '../shared/observability.ts';
+import { loadEnv } from '../shared/observability.ts';
 
 const env = loadEnv(FeatureStoreEnvSchema);
 
 const groups = new Map(env.FEATURE_GROUPS.map((g) => [g.name, g]));
 const ctx: IngestContext = {
   online: {
-    client: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
+    client: documentClient(),
     tableName: env.ONLINE_TABLE,
   },
-  offline: { client: tracer.captureAWSv3Client(new S3Client({})), bucket: env.OFFLINE_BUCKET },
+  offline: { client: s3Client(), bucket: env.OFFLINE_BUCKET },
 };
 
 /** A read found no servable value (never written, or past its TTL). */

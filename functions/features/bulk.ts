@@ -3,20 +3,18 @@
  * in the datasets bucket. Rows are validated and written in chunks; rejects are quarantined.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FeatureStoreEnvSchema } from '../../shared/features/api.ts';
 import { type BulkSummary, ingestBulkObject } from '../../shared/features/bulk.ts';
+import { documentClient, s3Client } from '../shared/clients.ts';
 import { objectCreatedHandler } from '../shared/object-created.ts';
-import { loadEnv, logger, metrics, tracer } from '../shared/observability.ts';
+import { loadEnv, logger, metrics } from '../shared/observability.ts';
 
 const env = loadEnv(FeatureStoreEnvSchema);
 const groups = new Map(env.FEATURE_GROUPS.map((g) => [g.name, g]));
-const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const s3 = s3Client();
 const ctx = {
   online: {
-    client: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({}))),
+    client: documentClient(),
     tableName: env.ONLINE_TABLE,
   },
   offline: { client: s3, bucket: env.OFFLINE_BUCKET },

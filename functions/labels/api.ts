@@ -3,7 +3,6 @@
  * valid ones are stored (partial acceptance), every rejection is answered with its reasons, and
  * a batch with no valid event is a 400 that writes nothing.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { InvalidInputError, NotFoundError } from '../../shared/errors.ts';
 import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
@@ -17,13 +16,14 @@ import {
 } from '../../shared/labels/api.ts';
 import { type LabelStoreContext, validateLabels, writeLabels } from '../../shared/labels/store.ts';
 import { batchProblems } from '../../shared/validation.ts';
+import { s3Client } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
-import { loadEnv, tracer } from '../shared/observability.ts';
+import { loadEnv } from '../shared/observability.ts';
 
 const env = loadEnv(LabelStoreEnvSchema);
 const contracts = new Map(env.LABEL_CONTRACTS.map((c) => [c.useCase, c]));
 const ctx: LabelStoreContext = {
-  client: tracer.captureAWSv3Client(new S3Client({})),
+  client: s3Client(),
   bucket: env.DATASETS_BUCKET,
 };
 

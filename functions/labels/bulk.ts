@@ -4,15 +4,15 @@
  * chunks; rejects are quarantined with their reasons.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
 import { LabelStoreEnvSchema } from '../../shared/labels/api.ts';
 import { ingestLabelFile, type LabelBulkSummary } from '../../shared/labels/bulk.ts';
+import { s3Client } from '../shared/clients.ts';
 import { objectCreatedHandler } from '../shared/object-created.ts';
-import { loadEnv, logger, metrics, tracer } from '../shared/observability.ts';
+import { loadEnv, logger, metrics } from '../shared/observability.ts';
 
 const env = loadEnv(LabelStoreEnvSchema);
 const contracts = new Map(env.LABEL_CONTRACTS.map((c) => [c.useCase, c]));
-const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const s3 = s3Client();
 
 export const handler = objectCreatedHandler(async (bucket, key): Promise<LabelBulkSummary> => {
   const summary = await ingestLabelFile(

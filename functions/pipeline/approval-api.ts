@@ -3,19 +3,18 @@
  * waiting in the Approval state. The approver is the caller's IAM identity (the route uses IAM
  * authorization); the decision reaches the pipeline through SendTaskSuccess.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
 import { decideApproval } from '../../shared/pipeline/approval.ts';
 import { ApprovalBodySchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
+import { documentClient, sfnClient } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
-import { loadEnv, tracer } from '../shared/observability.ts';
-import { documentClient } from './step-handler.ts';
+import { loadEnv } from '../shared/observability.ts';
 
 const env = loadEnv(STEP_ENV.approvalApi);
 const store = { client: documentClient(), tableName: env.RUN_STATE_TABLE };
-const sfn = tracer.captureAWSv3Client(new SFNClient({}));
+const sfn = sfnClient();
 
 /** The route's path parameters. */
 const ApprovalPathSchema = z.strictObject({ runId: z.string().min(1).max(80) });

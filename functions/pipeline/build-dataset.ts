@@ -3,8 +3,9 @@ import { buildDatasetStep } from '../../shared/pipeline/build-dataset.ts';
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { statePart } from '../../shared/pipeline/state.ts';
+import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { ledgerLocation, s3Client, stepHandler } from './step-handler.ts';
+import { ledgerLocation, stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.buildDataset);
 const s3 = s3Client();

@@ -3,8 +3,9 @@ import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { evaluateStep } from '../../shared/pipeline/evaluate.ts';
 import { statePart } from '../../shared/pipeline/state.ts';
+import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { ledgerLocation, s3Client, stepHandler } from './step-handler.ts';
+import { ledgerLocation, stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.evaluate);
 const s3 = s3Client();

@@ -2,8 +2,9 @@
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { findChampionStep } from '../../shared/pipeline/find-champion.ts';
+import { sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { sageMakerClient, stepHandler } from './step-handler.ts';
+import { stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.findChampion);
 const sagemaker = sageMakerClient();

@@ -2,8 +2,9 @@
 import { RecordPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { recordStep } from '../../shared/pipeline/record.ts';
+import { s3Client, sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { ledgerLocation, s3Client, sageMakerClient, stepHandler } from './step-handler.ts';
+import { ledgerLocation, stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.record);
 const s3 = s3Client();

@@ -3,8 +3,9 @@ import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { registerStep } from '../../shared/pipeline/register.ts';
 import { optionalStatePart, statePart } from '../../shared/pipeline/state.ts';
+import { s3Client, sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { ledgerLocation, s3Client, sageMakerClient, stepHandler } from './step-handler.ts';
+import { ledgerLocation, stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.register);
 const s3 = s3Client();

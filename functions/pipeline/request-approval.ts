@@ -2,17 +2,17 @@
  * Approval step (`lambda:invoke.waitForTaskToken`, payload `{runId, state: $, token: $$.Task.Token}`):
  * stores the token and asks for a decision on SNS. The decision arrives through the approval route.
  */
-import { SNSClient } from '@aws-sdk/client-sns';
 import { requestApprovalStep } from '../../shared/pipeline/approval.ts';
 import { ApprovalRequestPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { optionalStatePart, statePart } from '../../shared/pipeline/state.ts';
-import { loadEnv, tracer } from '../shared/observability.ts';
-import { documentClient, stepHandler } from './step-handler.ts';
+import { documentClient, snsClient } from '../shared/clients.ts';
+import { loadEnv } from '../shared/observability.ts';
+import { stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.requestApproval);
 const store = { client: documentClient(), tableName: env.RUN_STATE_TABLE };
-const sns = tracer.captureAWSv3Client(new SNSClient({}));
+const sns = snsClient();
 
 export const handler = stepHandler(ApprovalRequestPayloadSchema, async ({ runId, token, state }) => {
   const evaluation = optionalStatePart(state, 'evaluation');

@@ -3,8 +3,9 @@ import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { statePart } from '../../shared/pipeline/state.ts';
 import { validateDataStep } from '../../shared/pipeline/validate-data.ts';
+import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
-import { s3Client, stepHandler } from './step-handler.ts';
+import { stepHandler } from './step-handler.ts';
 
 const env = loadEnv(STEP_ENV.validateData);
 const s3 = s3Client();

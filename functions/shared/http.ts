@@ -1,13 +1,11 @@
 /**
- * The middy chain every API Gateway (REST, proxy) handler uses: Powertools logger, tracer and
- * metrics, then domain errors mapped to HTTP with `instanceof`. 4xx bodies explain the problem;
- * 5xx bodies say nothing internal, only the request ID to quote.
+ * The middy chain every API Gateway (REST, proxy) handler uses: the base chain, then domain
+ * errors mapped to HTTP with `instanceof`. 4xx bodies explain the problem; 5xx bodies say nothing
+ * internal, only the request ID to quote.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy, { type MiddlewareObj } from '@middy/core';
+import type middy from '@middy/core';
+import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import {
@@ -18,7 +16,7 @@ import {
   ServiceUnavailableError,
 } from '../../shared/errors.ts';
 import { toFieldProblems } from '../../shared/validation.ts';
-import { logger, metrics, tracer } from './observability.ts';
+import { baseChain, logger, metrics } from './observability.ts';
 
 /** A JSON response with no-store caching (audit answers must never be served stale). */
 export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyResult {
@@ -75,10 +73,7 @@ export function httpErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProx
 export function httpHandler(
   body: (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>,
 ): middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context> {
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>()
-    .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics))
+  return baseChain<APIGatewayProxyEvent, APIGatewayProxyResult>()
     .use(httpErrors())
     .handler(async (event, context) => jsonResponse(200, await body(event, context)));
 }

@@ -1,13 +1,9 @@
 /**
- * The middy chain of a function triggered by an S3 "Object Created" event through EventBridge:
- * Powertools logger, tracer and metrics, and the bucket and (decoded) key handed to `body`.
+ * The handler of a function triggered by an S3 "Object Created" event through EventBridge: the
+ * base chain, and the bucket and (decoded) key handed to `body`.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { z } from 'zod';
-import { logger, metrics, tracer } from './observability.ts';
+import { baseChain } from './observability.ts';
 
 /** The part of EventBridge's S3 "Object Created" event we use. */
 const ObjectCreatedSchema = z.object({
@@ -17,14 +13,10 @@ const ObjectCreatedSchema = z.object({
 
 /** Wraps `body(bucket, key)` for an Object Created event. */
 export function objectCreatedHandler<R>(body: (bucket: string, key: string) => Promise<R>) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(captureLambdaHandler(tracer))
-    .use(logMetrics(metrics))
-    .handler(async (raw: unknown): Promise<R> => {
-      const event = ObjectCreatedSchema.parse(raw);
-      // S3 event keys are URL-encoded, with '+' for spaces.
-      const key = decodeURIComponent(event.detail.object.key.replace(/\+/g, ' '));
-      return body(event.detail.bucket.name, key);
-    });
+  return baseChain<unknown, R>().handler(async (raw: unknown): Promise<R> => {
+    const event = ObjectCreatedSchema.parse(raw);
+    // S3 event keys are URL-encoded, with '+' for spaces.
+    const key = decodeURIComponent(event.detail.object.key.replace(/\+/g, ' '));
+    return body(event.detail.bucket.name, key);
+  });
 }

@@ -1,11 +1,16 @@
 /**
- * Powertools instances shared by every handler of a bundle, and the environment parser. Built
- * once per cold start; the service name and metrics namespace come from the environment that
+ * Powertools instances shared by every handler of a bundle, the middy chain every handler starts
+ * from, and the environment parser. Built once per cold start; the service name and metrics namespace come from the environment that
  * MlopsFunction sets.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { formatProblems, toFieldProblems } from '../../shared/validation.ts';
 
@@ -23,4 +28,16 @@ export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv =
     throw new Error(`Invalid function environment:\n${formatProblems(toFieldProblems(parsed.error), '  ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The chain every handler starts from: the Lambda context in each log line (`resetKeys` drops
+ * keys appended by the previous invocation), the handler traced, and metrics flushed after each
+ * invocation. Handlers add their own middlewares (error mapping, parsing) after it.
+ */
+export function baseChain<E, R>(options: { readonly resetKeys?: boolean } = {}) {
+  return middy<E, R, Error, Context>()
+    .use(injectLambdaContext(logger, options.resetKeys ? { resetKeys: true } : {}))
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics));
 }

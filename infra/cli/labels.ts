@@ -8,9 +8,9 @@ import { basename, extname } from 'node:path';
 import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Command } from 'commander';
-import { readText } from '../../shared/features/offline-store.ts';
 import type { LabelBulkSummary } from '../../shared/labels/bulk.ts';
 import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX } from '../../shared/labels/schema.ts';
+import { readText } from '../../shared/s3.ts';
 import { formatProblems } from '../../shared/validation.ts';
 import { resolveTarget, s3ClientFor } from '../ops/target.ts';
 import { UsageError } from './errors.ts';
@@ -67,7 +67,7 @@ export async function putLabelFile(options: {
     const summary = await summaryFor(s3, bucket, summaryKey, etag);
     if (summary) {
       const firstRejections = summary.quarantineKey
-        ? (await readText(s3, bucket, summary.quarantineKey))
+        ? (await readText(s3, { bucket, key: summary.quarantineKey }))
             .split('\n')
             .filter((l) => l !== '')
             .slice(0, SHOWN_REJECTIONS)

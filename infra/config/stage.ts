@@ -1,6 +1,8 @@
 /**
  * Stage configuration: what differs between dev and prod. Chosen with `-c stage=dev|prod`.
  */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { formatProblems, toFieldProblems } from '../../shared/validation.ts';
 
@@ -67,4 +69,22 @@ export function loadStage(value: unknown): StageConfig {
     );
   }
   return STAGES[parsed.data];
+}
+
+/** What the stage does to stateful resources when a stack is deleted. */
+export function removalPolicyOf(stage: StageConfig): RemovalPolicy {
+  return stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+}
+
+/** How long the stage keeps logs. */
+export function logRetentionOf(stage: StageConfig): logs.RetentionDays {
+  return stage.logRetentionDays as logs.RetentionDays;
+}
+
+/** The stage's log settings for an MlopsFunction (retention, and what happens to the group on delete). */
+export function functionLogDefaults(stage: StageConfig): {
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+} {
+  return { logRetention: logRetentionOf(stage), logRemovalPolicy: removalPolicyOf(stage) };
 }

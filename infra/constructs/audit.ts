@@ -1,16 +1,15 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { AuthorizationType, LambdaIntegration } from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
-import type { StageConfig } from '../config/stage.ts';
+import { functionLogDefaults, type StageConfig } from '../config/stage.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import type { LedgerTable } from './mlops-table.ts';
 import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
@@ -61,8 +60,7 @@ export class Audit extends Construct {
     const archiveObjects = `${archiveArn}/ledger/*`;
     const common = {
       encryptionKey: props.encryptionKey,
-      logRetention: stage.logRetentionDays as logs.RetentionDays,
-      logRemovalPolicy: stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...functionLogDefaults(stage),
     };
 
     // Build: the archiver, invoked asynchronously by the stream's event source mapping.

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -28,7 +28,7 @@ import { xgboostImageUri } from '../../shared/models/xgboost-image.ts';
 import { StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
 import { apiGatewayModelSchema } from '../api/json-schema.ts';
-import type { StageConfig } from '../config/stage.ts';
+import { functionLogDefaults, logRetentionOf, removalPolicyOf, type StageConfig } from '../config/stage.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import type { LedgerTable } from './mlops-table.ts';
 import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
@@ -210,7 +210,7 @@ export class TrainingPipeline extends Construct {
       description: `SageMaker jobs and models of ${useCase.name}: read run channels, write only under runs/`,
     });
 
-    const removal = stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removal = removalPolicyOf(stage);
     const stack = Stack.of(this);
     const datasetsArn = bucketArnFor(this, props.datasetsBucket, 'Datasets');
     const offlineArn = bucketArnFor(this, props.offlineBucket, 'OfflineFeatures');
@@ -266,7 +266,7 @@ export class TrainingPipeline extends Construct {
         encryptionKey: props.encryptionKey,
         timeout,
         memorySize,
-        logRetention: stage.logRetentionDays as logs.RetentionDays,
+        logRetention: logRetentionOf(stage),
         logRemovalPolicy: removal,
         environment: stepEnvironment(key, available),
       });
@@ -424,7 +424,7 @@ export class TrainingPipeline extends Construct {
     });
     const logGroup = new logs.LogGroup(this, 'Logs', {
       encryptionKey: props.encryptionKey,
-      retention: stage.logRetentionDays as logs.RetentionDays,
+      retention: logRetentionOf(stage),
       removalPolicy: removal,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -760,8 +760,7 @@ export class TrainingApprovals extends Construct {
       encryptionKey: props.encryptionKey,
       timeout: Duration.seconds(29),
       memorySize: props.stage.lambdaMemoryMb,
-      logRetention: props.stage.logRetentionDays as logs.RetentionDays,
-      logRemovalPolicy: props.stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...functionLogDefaults(props.stage),
       environment: stepEnvironment('approvalApi', { RUN_STATE_TABLE: props.runState.tableName }),
     });
     this.handler.fn.addToRolePolicy(

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import { addDays, dateOf, readOffline, readText } from '../../shared/features/offline-store.ts';
+import { addDays, dateOf, readOffline } from '../../shared/features/offline-store.ts';
 import { pointInTimeJoin, type TrainingRow } from '../../shared/features/point-in-time.ts';
 import type { LabelEvent } from '../../shared/labels/schema.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { auc } from '../../shared/pipeline/metrics.ts';
+import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
 import { loadXgboostModelDir } from '../local/sagemaker/algorithms/xgboost.ts';
-import { getObject, parseS3Uri, unpackInto } from '../local/sagemaker/s3-io.ts';
 
 /** The result of scoring one period. */
 export interface OutOfTimeResult {
@@ -60,12 +60,11 @@ export async function outOfTimeAuc(options: {
   }));
   const rows: TrainingRow[] = [];
   for await (const row of pointInTimeJoin(labels(), groups)) rows.push(row);
-  const encodingLocation = parseS3Uri(options.encodingUri);
-  const encoding = JSON.parse(await readText(s3, encodingLocation.bucket, encodingLocation.key)) as Encoding;
+  const encoding = JSON.parse(await readText(s3, parseS3Uri(options.encodingUri))) as Encoding;
   const encode = featureEncoder(encoding);
   const work = await mkdtemp(join(tmpdir(), 'oot-'));
   try {
-    await unpackInto(await getObject(s3, options.modelArtifacts), work);
+    await unpackObject(s3, parseS3Uri(options.modelArtifacts), work);
     const model = await loadXgboostModelDir(work);
     const matrix = rows.map((r) =>
       encode(r.features)

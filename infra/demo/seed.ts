@@ -7,9 +7,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../shared/features/ingest.ts';
-import { dateOf, readText } from '../../shared/features/offline-store.ts';
+import { dateOf } from '../../shared/features/offline-store.ts';
 import { LABEL_DROP_PREFIX, LABEL_QUARANTINE_PREFIX, labelContract } from '../../shared/labels/schema.ts';
 import { validateLabels, writeLabels } from '../../shared/labels/store.ts';
+import { readText } from '../../shared/s3.ts';
 import demoUseCase from '../../use-cases/flight-delay.ts';
 import { localDocumentClient, localS3Client } from '../local/clients.ts';
 import type { LocalCloud } from '../local/cloud.ts';
@@ -88,7 +89,7 @@ export async function seedFlights(
         }),
       );
       await cloud.settle();
-      return JSON.parse(await readText(s3, names.datasets, summaryKey)) as {
+      return JSON.parse(await readText(s3, { bucket: names.datasets, key: summaryKey })) as {
         accepted: number;
         rejected: number;
         outcomes: Record<string, number>;

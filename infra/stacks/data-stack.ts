@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { StageConfig } from '../config/stage.ts';
+import { removalPolicyOf, type StageConfig } from '../config/stage.ts';
 import { LedgerTable, MlopsTable } from '../constructs/mlops-table.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 
@@ -39,7 +39,7 @@ export class DataStack extends Stack {
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
     const { stage } = props;
-    const removal = stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removal = removalPolicyOf(stage);
 
     this.key = new kms.Key(this, 'DataKey', {
       description: `mlops ${stage.name}: encrypts data, logs and queues`,

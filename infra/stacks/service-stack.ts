@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import type { StageConfig } from '../config/stage.ts';
+import { logRetentionOf, removalPolicyOf, type StageConfig } from '../config/stage.ts';
 import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
 import { LabelStore } from '../constructs/label-store.ts';
@@ -63,11 +63,11 @@ export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const { stage } = props;
-    const removal = stage.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removal = removalPolicyOf(stage);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       encryptionKey: props.encryptionKey,
-      retention: stage.logRetentionDays as logs.RetentionDays,
+      retention: logRetentionOf(stage),
       removalPolicy: removal,
     });
     this.api = new apigw.RestApi(this, 'Api', {

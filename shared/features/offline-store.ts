@@ -3,15 +3,9 @@
  * and event date: `features/<group>/date=<YYYY-MM-DD>/<hash of the record IDs>.jsonl`. Objects are
  * never rewritten; the key is derived from the content, so a replayed request writes nothing new.
  */
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NotFound,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pMap, { pMapIterable } from 'p-map';
+import { listKeys, objectExists, readText } from '../s3.ts';
 import { contentHash, type FeatureRecord, type StoredFeatureRecord } from './records.ts';
 
 /** Where the offline store lives. */
@@ -86,7 +80,7 @@ export async function appendPartitioned(
   for (const [prefix, list] of byPartition) {
     const ids = list.map((r) => r.id).sort();
     const key = `${prefix}${contentHash(ids.join('\n')).slice(0, 32)}.jsonl`;
-    if (await exists(client, bucket, key)) {
+    if (await objectExists(client, { bucket, key })) {
       existing.push(key);
       for (const id of ids) replayed.add(id);
       continue;
@@ -112,37 +106,6 @@ export async function appendPartitioned(
     written.push(key);
   }
   return { written, existing, replayed };
-}
-
-async function exists(client: S3Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (e) {
-    if (e instanceof NotFound) return false;
-    throw e;
-  }
-}
-
-/** Every key under a prefix, following continuation tokens. */
-export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
-}
-
-/** Reads one object as text. */
-export async function readText(client: S3Client, bucket: string, key: string): Promise<string> {
-  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
-  return out.Body.transformToString();
 }
 
 /** `date` plus `days` whole days, as YYYY-MM-DD. */
@@ -232,7 +195,7 @@ export async function* readDailyPartitions<T>(
   );
   const readDay = async (date: string): Promise<T[]> => {
     const keys = await listKeys(client, bucket, `${prefix}date=${date}/`);
-    const texts = await pMap(keys, (key) => readText(client, bucket, key), { concurrency });
+    const texts = await pMap(keys, (key) => readText(client, { bucket, key }), { concurrency });
     const byId = new Map<string, T>();
     texts.forEach((text, k) => {
       const key = keys[k] ?? '';

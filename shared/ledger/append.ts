@@ -120,12 +120,15 @@ export function parseLedgerEvent(input: unknown): LedgerEvent {
   return parsed.data;
 }
 
-async function existingRecord(
+/**
+ * The record stored under `eventId` on `chain`, read consistently through its idempotency item,
+ * with the canonical JSON it was hashed from; undefined when no event has that ID.
+ */
+export async function recordedEvent(
   loc: LedgerLocation,
   chain: string,
   eventId: string,
-  canonical: string,
-): Promise<LedgerRecord | undefined> {
+): Promise<{ readonly record: LedgerRecord; readonly canonical: string } | undefined> {
   const guard = await loc.client.send(
     new GetCommand({
       TableName: loc.tableName,
@@ -145,13 +148,25 @@ async function existingRecord(
   );
   if (!stored.Item)
     throw new LedgerIntegrityError(`eventId ${eventId} points to seq ${seq}, which is missing`);
-  const { canonical: storedCanonical, ...record } = parseEventItem(stored.Item);
-  if (storedCanonical !== canonical) {
+  const { canonical, ...record } = parseEventItem(stored.Item);
+  return { record, canonical };
+}
+
+/** The record already stored under `eventId`, when it holds exactly `canonical` (else a conflict). */
+async function existingRecord(
+  loc: LedgerLocation,
+  chain: string,
+  eventId: string,
+  canonical: string,
+): Promise<LedgerRecord | undefined> {
+  const found = await recordedEvent(loc, chain, eventId);
+  if (!found) return undefined;
+  if (found.canonical !== canonical) {
     throw new EventIdConflictError(
-      `eventId ${eventId} is already recorded at seq ${seq} with different content; use a new eventId`,
+      `eventId ${eventId} is already recorded at seq ${found.record.seq} with different content; use a new eventId`,
     );
   }
-  return record;
+  return found.record;
 }
 
 /** Whether a failed transaction lost a race (retry) rather than hit a real error. */

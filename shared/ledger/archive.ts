@@ -8,14 +8,9 @@
  *   event as its stored canonical JSON string, byte for byte;
  * - `ledger/<chain>/digests/<seq, 12 digits>.json`: `{chain, seq, hash, at}`, the head after a batch.
  */
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { listKeys, readText } from '../s3.ts';
 import { IsoTimeSchema, Sha256Schema } from './events.ts';
 import { EVENT_SK_PREFIX, GUARD_SK_PREFIX, HEAD_SK, SEQ_DIGITS } from './items.ts';
 import type { SignatureChecker } from './signing.ts';
@@ -192,19 +187,6 @@ async function put(loc: ArchiveLocation, key: string, body: ArchivedEvent | Chai
   }
 }
 
-async function listKeys(loc: ArchiveLocation, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await loc.s3.send(
-      new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys.sort();
-}
-
 /** One stored version of an archive object, with its bytes. */
 export interface ArchiveObjectVersion {
   readonly key: string;
@@ -287,7 +269,7 @@ async function listVersions(
     versionIdMarker = page.NextVersionIdMarker;
   } while (truncated);
   // No versions while plain listing finds objects: the store ignored the versions request.
-  if (out.length === 0 && (await listKeys(loc, prefix)).length > 0) return undefined;
+  if (out.length === 0 && (await listKeys(loc.s3, loc.bucket, prefix)).length > 0) return undefined;
   return out;
 }
 
@@ -307,9 +289,8 @@ function listVersionsPage(
   );
 }
 
-async function getText(loc: ArchiveLocation, key: string, versionId?: string): Promise<string> {
-  const out = await loc.s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key, VersionId: versionId }));
-  return (await out.Body?.transformToString('utf8')) ?? 'null';
+function getText(loc: ArchiveLocation, key: string, versionId?: string): Promise<string> {
+  return readText(loc.s3, { bucket: loc.bucket, key }, versionId);
 }
 
 /**
@@ -328,7 +309,8 @@ async function readOriginals(loc: ArchiveLocation, prefix: string): Promise<Sett
       });
     }
   } else {
-    for (const key of await listKeys(loc, prefix)) bodies.push({ key, body: await getText(loc, key) });
+    for (const key of await listKeys(loc.s3, loc.bucket, prefix))
+      bodies.push({ key, body: await getText(loc, key) });
   }
   return settleVersions(bodies);
 }

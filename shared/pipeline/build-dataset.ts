@@ -11,12 +11,12 @@ import { NotFoundError } from '../errors.ts';
 import { buildDataset, recordDatasetBuilt } from '../features/dataset.ts';
 import type { LedgerLocation, LedgerWriter } from '../ledger/append.ts';
 import type { Hyperparameters, S3ObjectVersion, TrainingStarted } from '../ledger/events.ts';
+import { currentVersion, downloadToFile, NULL_VERSION, putObject, s3Uri, uploadFile } from '../s3.ts';
 import { type BuildDatasetOutput, type PipelineInput, STEP_NAMES } from './contracts.ts';
 import { encodeSnapshotFile } from './encoding.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
 import { type DatasetManifestFacts, readManifest } from './manifest.ts';
 import { runResourceNames } from './names.ts';
-import { currentVersion, downloadToFile, NULL_VERSION, putText, s3Uri, uploadFile } from './s3.ts';
 
 /** The run to reproduce is unknown to the ledger, or belongs to another use case. */
 export class ReproduceSourceError extends NotFoundError {
@@ -171,12 +171,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
   let featureNames: string[];
   try {
     const snapshotFile = join(work, 'data.jsonl');
-    const actual = await downloadToFile(
-      o.s3,
-      s3Uri(objects.snapshot.bucket, objects.snapshot.key),
-      snapshotFile,
-      objects.snapshot.versionId,
-    );
+    const actual = await downloadToFile(o.s3, objects.snapshot, snapshotFile, objects.snapshot.versionId);
     if (actual !== datasetHash) {
       throw new DatasetIntegrityError(
         `snapshot s3://${objects.snapshot.bucket}/${objects.snapshot.key} (version ${objects.snapshot.versionId}) hashes to ${actual}, not to the recorded dataset hash ${datasetHash}`,
@@ -196,7 +191,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
       uploadFile(o.s3, { bucket, key: keys.validation }, files.validation, 'text/csv'),
       uploadFile(o.s3, { bucket, key: keys.testFeatures }, files.testFeatures, 'text/csv'),
       uploadFile(o.s3, { bucket, key: keys.testLabels }, files.testLabels, 'text/csv'),
-      putText(o.s3, { bucket, key: keys.encoding }, JSON.stringify(encoding, null, 2), 'application/json'),
+      putObject(o.s3, { bucket, key: keys.encoding }, JSON.stringify(encoding, null, 2), 'application/json'),
     ]);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../config/use-case.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { GateResult, ModelEvaluated } from '../ledger/events.ts';
+import { parseS3Uri, readText } from '../s3.ts';
 import {
   type BuildDatasetOutput,
   type EvaluateOutput,
@@ -16,7 +17,6 @@ import {
 } from './contracts.ts';
 import { appendOnce, runEventId } from './ledger.ts';
 import { modelMetrics } from './metrics.ts';
-import { readObjectText } from './s3.ts';
 
 /** Transform output or labels are not what the test split promises. */
 export class EvaluationInputError extends Error {
@@ -103,7 +103,7 @@ export interface EvaluateStepOptions {
 }
 
 async function scoresOf(s3: S3Client, uri: string, rows: number): Promise<number[]> {
-  const scores = parseColumn(await readObjectText(s3, uri), uri);
+  const scores = parseColumn(await readText(s3, parseS3Uri(uri)), uri);
   if (scores.length !== rows) {
     throw new EvaluationInputError(
       `${uri} has ${scores.length} scores for ${rows} test rows; they must match line for line`,
@@ -115,7 +115,7 @@ async function scoresOf(s3: S3Client, uri: string, rows: number): Promise<number
 /** Runs the Evaluate step. */
 export async function evaluateStep(o: EvaluateStepOptions): Promise<EvaluateOutput> {
   const labels = parseColumn(
-    await readObjectText(o.s3, o.dataset.channels.testLabels),
+    await readText(o.s3, parseS3Uri(o.dataset.channels.testLabels)),
     o.dataset.channels.testLabels,
   );
   const threshold = o.useCase.gates.threshold;

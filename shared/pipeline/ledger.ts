@@ -1,17 +1,17 @@
 /** How the pipeline reads and writes the lineage ledger: idempotent appends and a run's events. */
 
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type AppendResult,
   appendEvent,
   EventIdConflictError,
   type LedgerLocation,
   type LedgerWriter,
+  recordedEvent,
 } from '../ledger/append.ts';
 import { canonicalJson } from '../ledger/canonical.ts';
 import type { LedgerEvent, LedgerEventOf, LedgerEventType, LedgerRecord } from '../ledger/events.ts';
 import { LEDGER_INDEX_NAMES } from '../ledger/index-names.ts';
-import { chainPk, eventSk, guardSk, parseEventItem } from '../ledger/items.ts';
+import { parseEventItem } from '../ledger/items.ts';
 import { queryAll } from '../ledger/queries.ts';
 
 /** The outcome of {@link appendOnce}. */
@@ -33,7 +33,7 @@ export async function appendOnce(ledger: LedgerWriter, event: LedgerEvent): Prom
     if (!(e instanceof EventIdConflictError)) throw e;
     // Only the time may differ: a retry that built other facts (another dataset, other metrics)
     // must fail loudly rather than leave the ledger describing what did not happen.
-    const stored = await storedEvent(ledger, event.eventId);
+    const stored = (await recordedEvent(ledger, ledger.chain ?? 'main', event.eventId))?.record.event;
     if (stored && canonicalJson({ ...stored, time: '' }) === canonicalJson({ ...event, time: '' })) {
       return { outcome: 'recorded-earlier' };
     }
@@ -46,20 +46,6 @@ export async function appendOnce(ledger: LedgerWriter, event: LedgerEvent): Prom
 /** A retried step produced facts that differ from what its first attempt recorded. */
 export class RunEventMismatchError extends Error {
   override readonly name: string = 'RunEventMismatchError';
-}
-
-/** The event recorded under an eventId, read consistently through its idempotency item. */
-async function storedEvent(ledger: LedgerLocation, eventId: string): Promise<LedgerEvent | undefined> {
-  const pk = chainPk(ledger.chain ?? 'main');
-  const guard = await ledger.client.send(
-    new GetCommand({ TableName: ledger.tableName, Key: { pk, sk: guardSk(eventId) }, ConsistentRead: true }),
-  );
-  const seq = guard.Item?.seq;
-  if (typeof seq !== 'number') return undefined;
-  const item = await ledger.client.send(
-    new GetCommand({ TableName: ledger.tableName, Key: { pk, sk: eventSk(seq) }, ConsistentRead: true }),
-  );
-  return item.Item ? parseEventItem(item.Item).event : undefined;
 }
 
 /** Every ledger record of a run (byRun index), in time order then chain order. */

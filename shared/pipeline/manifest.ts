@@ -1,8 +1,8 @@
 /** Reading a dataset manifest (written by shared/features/dataset.ts) back from S3, validated. */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { parseS3Uri, readText } from '../s3.ts';
 import { formatProblems, toFieldProblems } from '../validation.ts';
-import { readObjectText } from './s3.ts';
 
 const count = z.number().int().min(0);
 
@@ -66,7 +66,7 @@ export async function readManifest(
   uri: string,
   versionId?: string,
 ): Promise<DatasetManifestFacts> {
-  const text = await readObjectText(s3, uri, versionId);
+  const text = await readText(s3, parseS3Uri(uri), versionId);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

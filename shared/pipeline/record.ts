@@ -8,9 +8,9 @@ import { type SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client
 import type { UseCase } from '../config/use-case.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { ApprovalRecorded, TrainingCompleted, TrainingFailed } from '../ledger/events.ts';
+import { archiveContentSha256, parseS3Uri } from '../s3.ts';
 import { type RecordKind, STEP_ERRORS, STEP_NAMES } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { archiveContentSha256 } from './s3.ts';
 import { optionalStatePart, PipelineStateError, type StatePart, statePart } from './state.ts';
 
 /** Longest reason the ledger accepts. */
@@ -129,7 +129,7 @@ async function recordSuccess(o: RecordStepOptions, time: string): Promise<Record
   // The content hash of the archive's files: tar metadata (timestamps) differs between identical trainings.
   const artifact = {
     uri: trained.modelArtifacts,
-    sha256: await archiveContentSha256(o.s3, trained.modelArtifacts),
+    sha256: await archiveContentSha256(o.s3, parseS3Uri(trained.modelArtifacts)),
   };
   const event: TrainingCompleted = {
     type: 'TrainingCompleted',

@@ -12,6 +12,7 @@ import type { UseCase } from '../config/use-case.ts';
 import { contentHash } from '../features/records.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { ModelRegistered } from '../ledger/events.ts';
+import { putObject, s3Uri } from '../s3.ts';
 import {
   type BuildDatasetOutput,
   type EvaluateOutput,
@@ -23,7 +24,6 @@ import {
 } from './contracts.ts';
 import { modelVersionOf } from './find-champion.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { putText, s3Uri } from './s3.ts';
 
 /** SageMaker did not return what registration needs. */
 export class RegistrationError extends Error {
@@ -80,7 +80,7 @@ export async function registerStep(o: RegisterStepOptions): Promise<RegisterOutp
     championVersion: o.champion?.exists ? (o.champion.modelVersion ?? null) : null,
     ...o.evaluation,
   };
-  await putText(
+  await putObject(
     o.s3,
     { bucket: o.artifactsBucket, key: evaluationKey },
     JSON.stringify(report, null, 2),

@@ -18,9 +18,9 @@ import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
 import { runEvents, type Target } from '../../infra/ops/runs.ts';
-import { listKeys, readText } from '../../shared/features/offline-store.ts';
 import { labelPrefix } from '../../shared/labels/schema.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
+import { listKeys, readText } from '../../shared/s3.ts';
 import { runMlops } from '../support/cli.ts';
 import { labelEvents, useCase, writeSeattleWeatherFiles } from '../support/seattle-weather.ts';
 
@@ -69,11 +69,10 @@ describe('the seattle-weather use case, from zero', () => {
     );
     await cloud.settle();
     const summary = JSON.parse(
-      await readText(
-        s3,
-        datasets,
-        files.features.key.replace(/^ingest\//, 'quarantine/').replace(/\.csv$/, '.summary.json'),
-      ),
+      await readText(s3, {
+        bucket: datasets,
+        key: files.features.key.replace(/^ingest\//, 'quarantine/').replace(/\.csv$/, '.summary.json'),
+      }),
     );
     expect(summary).toMatchObject({ rows: files.features.rows, accepted: files.features.rows, rejected: 0 });
   });

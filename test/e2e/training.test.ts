@@ -29,7 +29,6 @@ import {
   NATIVE_XGBOOST_SCRIPT,
   XGBOOST_MODEL_FILE,
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
-import { getObject, parseS3Uri, unpackInto } from '../../infra/local/sagemaker/s3-io.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
 import {
   compareRuns,
@@ -41,10 +40,10 @@ import {
 } from '../../infra/ops/runs.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
-import { readText } from '../../shared/features/offline-store.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
+import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
 import demo from '../../use-cases/flight-delay.ts';
 
 const useCase = UseCaseSchema.parse(demo);
@@ -193,9 +192,8 @@ describe('training pipeline (dev: no approval)', () => {
         dataset: BuildDatasetOutput;
         trained: { modelArtifacts: string };
       };
-      await unpackInto(await getObject(s3, state.trained.modelArtifacts), work);
-      const loc = parseS3Uri(state.dataset.channels.testFeatures);
-      const csv = await readText(s3, loc.bucket, loc.key);
+      await unpackObject(s3, parseS3Uri(state.trained.modelArtifacts), work);
+      const csv = await readText(s3, parseS3Uri(state.dataset.channels.testFeatures));
       writeFileSync(join(work, 'features.csv'), csv);
       const rows = csv
         .trim()
@@ -271,10 +269,7 @@ describe('training pipeline (dev: no approval)', () => {
       const dataset = (await env.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn })))
         .output;
       const state = JSON.parse(dataset ?? '{}') as { dataset: BuildDatasetOutput };
-      const read = async (uri: string) => {
-        const [, , bucket, ...key] = uri.split('/');
-        return readText(s3, bucket ?? '', key.join('/'));
-      };
+      const read = (uri: string) => readText(s3, parseS3Uri(uri));
       const train = await read(state.dataset.channels.train);
       const features = (await read(state.dataset.channels.testFeatures)).trim().split('\n');
       const labels = (await read(state.dataset.channels.testLabels)).trim().split('\n');

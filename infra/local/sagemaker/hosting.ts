@@ -2,11 +2,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { objectExists, parseS3Uri, unpackObject } from '../../../shared/s3.ts';
 import type { InvocationResult, ServedModel } from './algorithm.ts';
 import { SageMakerApiError, validationError } from './api-error.ts';
 import { type EmulatorContext, paginate, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';
 import type { ModelPackages } from './model-packages.ts';
-import { getObject, objectExists, unpackInto } from './s3-io.ts';
 
 const ContainerSchema = z.looseObject({
   Image: z.string().min(1).optional(),
@@ -143,7 +143,9 @@ export class Hosting {
       modelDataUrl = fromPackage.modelDataUrl;
     }
     if (!image) throw validationError('The container must specify an Image or a ModelPackageName.');
-    if (modelDataUrl !== undefined && !(await objectExists(this.ctx.s3, modelDataUrl))) {
+    // SageMaker answers every unreadable model data location alike, whatever S3 said.
+    const exists = (url: string) => objectExists(this.ctx.s3, parseS3Uri(url)).catch(() => false);
+    if (modelDataUrl !== undefined && !(await exists(modelDataUrl))) {
       throw validationError(`Could not find model data at ${modelDataUrl}.`);
     }
     this.models.set(r.ModelName, {
@@ -358,7 +360,7 @@ export class Hosting {
     }
     const dir = await mkdtemp(join(this.ctx.workRoot, `model-${modelName}-`));
     try {
-      if (modelDataUrl !== undefined) await unpackInto(await getObject(this.ctx.s3, modelDataUrl), dir);
+      if (modelDataUrl !== undefined) await unpackObject(this.ctx.s3, parseS3Uri(modelDataUrl), dir);
       const served = await algorithm.serve(dir);
       if (!(await served.ping())) throw new Error(healthFailure);
       return { served, dir, image };

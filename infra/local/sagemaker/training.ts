@@ -2,19 +2,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseS3Uri, putObject, S3InputError } from '../../../shared/s3.ts';
 import { SageMakerApiError, validationError } from './api-error.ts';
 import { type EmulatorContext, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';
-import {
-  downloadPrefix,
-  hasFiles,
-  joinS3Uri,
-  packDir,
-  parseS3Uri,
-  putObject,
-  S3_LOCATION,
-  S3InputError,
-  toS3Uri,
-} from './s3-io.ts';
+import { downloadPrefix, hasFiles, joinS3Uri, packDir, S3_LOCATION, toS3Uri } from './s3-io.ts';
 
 const CreateTrainingJobSchema = z.looseObject({
   TrainingJobName: z.string().regex(RESOURCE_NAME),
@@ -276,11 +267,11 @@ export class TrainingJobs {
     this.transition(job, 'Uploading', 'Uploading generated training model');
     const base = joinS3Uri(toS3Uri(r.OutputDataConfig.S3OutputPath), r.TrainingJobName, 'output');
     const modelUri = joinS3Uri(base, 'model.tar.gz');
-    await putObject(this.ctx.s3, modelUri, await packDir(modelDir), 'application/x-tar');
+    await putObject(this.ctx.s3, parseS3Uri(modelUri), await packDir(modelDir), 'application/x-tar');
     if (await hasFiles(outputDir)) {
       await putObject(
         this.ctx.s3,
-        joinS3Uri(base, 'output.tar.gz'),
+        parseS3Uri(joinS3Uri(base, 'output.tar.gz')),
         await packDir(outputDir),
         'application/x-tar',
       );

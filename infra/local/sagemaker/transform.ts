@@ -1,10 +1,11 @@
 /** Batch transform: serves each input object (or each line of it) and writes `<key>.out` to the output path. */
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { getObject, parseS3Uri, putObject } from '../../../shared/s3.ts';
 import { SageMakerApiError } from './api-error.ts';
 import { type EmulatorContext, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';
 import type { Hosting } from './hosting.ts';
-import { getObject, joinS3Uri, listKeys, parseS3Uri, putObject, S3_LOCATION, toS3Uri } from './s3-io.ts';
+import { inputKeys, joinS3Uri, S3_LOCATION, toS3Uri } from './s3-io.ts';
 
 const CreateTransformJobSchema = z.looseObject({
   TransformJobName: z.string().regex(RESOURCE_NAME),
@@ -96,13 +97,13 @@ export class TransformJobs {
       dir = model.dir;
       const inputUri = r.TransformInput.DataSource.S3DataSource.S3Uri;
       const { bucket, key: prefix } = parseS3Uri(inputUri);
-      const keys = await listKeys(this.ctx.s3, inputUri);
+      const keys = await inputKeys(this.ctx.s3, bucket, prefix);
       if (keys.length === 0) throw new Error(`ClientError: No S3 objects found under S3 URL "${inputUri}".`);
       const contentType = r.TransformInput.ContentType ?? 'application/octet-stream';
       const byLine = r.TransformInput.SplitType === 'Line';
       const joiner = r.TransformOutput.AssembleWith === 'Line' ? '\n' : '';
       for (const key of keys) {
-        const input = await getObject(this.ctx.s3, `s3://${bucket}/${key}`);
+        const input = await getObject(this.ctx.s3, { bucket, key });
         const records = byLine
           ? input
               .toString('utf8')
@@ -124,7 +125,7 @@ export class TransformJobs {
         const rel = key.slice(prefix.lastIndexOf('/') + 1);
         await putObject(
           this.ctx.s3,
-          joinS3Uri(toS3Uri(r.TransformOutput.S3OutputPath), `${rel}.out`),
+          parseS3Uri(joinS3Uri(toS3Uri(r.TransformOutput.S3OutputPath), `${rel}.out`)),
           assembled,
           r.TransformOutput.Accept,
         );

@@ -8,11 +8,11 @@ import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { ingestBulkObject } from '../../../shared/features/bulk.ts';
 import { buildDataset, recordDatasetBuilt } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
-import { listKeys, readText } from '../../../shared/features/offline-store.ts';
 import { getLatest, getManyLatest, isPresent } from '../../../shared/features/online-store.ts';
 import { labelContract } from '../../../shared/labels/schema.ts';
 import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import { modelsFromDataset } from '../../../shared/ledger/queries.ts';
+import { listKeys, readText } from '../../../shared/s3.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 import { createLedgerTable } from '../../support/ledger-table.ts';
@@ -60,7 +60,9 @@ async function ingest(records: unknown[]) {
 async function snapshotOfStores() {
   const items = (await emu.doc.send(new ScanCommand({ TableName: table }))).Items ?? [];
   const keys = await listKeys(emu.s3, bucket, '');
-  const objects = await Promise.all(keys.map(async (k) => [k, await readText(emu.s3, bucket, k)] as const));
+  const objects = await Promise.all(
+    keys.map(async (k) => [k, await readText(emu.s3, { bucket, key: k })] as const),
+  );
   return { items, objects };
 }
 
@@ -206,7 +208,9 @@ describe('bulk ingestion', () => {
       rejected: 3,
       quarantineKey: 'quarantine/airport-delays/day1.rejected.jsonl',
     });
-    const quarantined = (await readText(emu.s3, bucket, 'quarantine/airport-delays/day1.rejected.jsonl'))
+    const quarantined = (
+      await readText(emu.s3, { bucket, key: 'quarantine/airport-delays/day1.rejected.jsonl' })
+    )
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { line: number; problems: { field: string; problem: string }[] });
@@ -220,7 +224,7 @@ describe('bulk ingestion', () => {
       .sort();
     expect(online).toEqual(['ATL', 'BOS', 'SFO']);
     const summaryObject = JSON.parse(
-      await readText(emu.s3, bucket, 'quarantine/airport-delays/day1.summary.json'),
+      await readText(emu.s3, { bucket, key: 'quarantine/airport-delays/day1.summary.json' }),
     );
     expect(summaryObject.accepted).toBe(3);
   });
@@ -274,7 +278,7 @@ describe('training sets', () => {
     expect(second.datasetHash).toBe(first.datasetHash);
     expect(first.rowCount).toBe(3);
     expect(first.positiveCount).toBe(2);
-    const rows = (await readText(emu.s3, bucket, first.snapshot.key))
+    const rows = (await readText(emu.s3, first.snapshot))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { buildDataset } from '../../../shared/features/dataset.ts';
 import { featureGroupIndex, validateRecords, writeRecords } from '../../../shared/features/ingest.ts';
-import { listKeys, readText } from '../../../shared/features/offline-store.ts';
 import { ingestLabelFile } from '../../../shared/labels/bulk.ts';
 import { labelContract, labelPrefix } from '../../../shared/labels/schema.ts';
 import { validateLabels, writeLabels } from '../../../shared/labels/store.ts';
 import { DatasetManifestFactsSchema } from '../../../shared/pipeline/manifest.ts';
 import { DataValidationError, validateManifest } from '../../../shared/pipeline/validate-data.ts';
+import { listKeys, readText } from '../../../shared/s3.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 
@@ -49,7 +49,9 @@ const good = (minute: number, airport = 'ATL', label: 0 | 1 = 1) => ({
 
 async function objects(): Promise<Record<string, string>> {
   const keys = await listKeys(emu.s3, bucket, '');
-  return Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await readText(emu.s3, bucket, k)])));
+  return Object.fromEntries(
+    await Promise.all(keys.map(async (k) => [k, await readText(emu.s3, { bucket, key: k })])),
+  );
 }
 
 /** The dataset the training pipeline would build now from this bucket. */
@@ -182,7 +184,9 @@ describe('bulk label files', () => {
       summaryKey: 'quarantine-labels/flight-delay/day1.summary.json',
     });
     expect(summary.source.etag).toMatch(/^"[0-9a-f]+"$/);
-    const quarantined = (await readText(emu.s3, bucket, 'quarantine-labels/flight-delay/day1.rejected.jsonl'))
+    const quarantined = (
+      await readText(emu.s3, { bucket, key: 'quarantine-labels/flight-delay/day1.rejected.jsonl' })
+    )
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { line: number; problems: { field: string }[] });
@@ -250,7 +254,7 @@ describe('a hand-written row in the label store', () => {
     expect(manifest.quarantine.labels).toBe(2);
     expect(manifest.quarantine.first.map((r) => r.labelId)).toEqual([forgedId, null]);
     expect(manifest.quarantine.first[0]?.problems[0]).toMatchObject({ field: 'label', got: '2' });
-    const listed = await readText(emu.s3, bucket, manifest.quarantine.key ?? '');
+    const listed = await readText(emu.s3, { bucket, key: manifest.quarantine.key ?? '' });
     expect(listed.trim().split('\n')).toHaveLength(2);
     expect(listed).toContain('by-hand.jsonl');
 

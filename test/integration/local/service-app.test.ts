@@ -20,10 +20,10 @@ import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { signedFetch, signedRequest } from '../../../infra/local/sigv4.ts';
-import { readText } from '../../../shared/features/offline-store.ts';
 import { MAX_BATCH_RECORDS } from '../../../shared/features/records.ts';
 import { appendEvent } from '../../../shared/ledger/append.ts';
 import { kmsSigner } from '../../../shared/ledger/signing.ts';
+import { readText } from '../../../shared/s3.ts';
 import { runMlops } from '../../support/cli.ts';
 
 let cloud: LocalCloud;
@@ -145,7 +145,7 @@ describe('feature store routes', () => {
     expect(after.items.map((i) => i.pk).filter((pk) => String(pk).includes('TINY'))).toEqual([]);
     const newKeys = after.keys.filter((k) => !before.keys.includes(k));
     expect(newKeys).toHaveLength(1);
-    const history = await readText(s3, bucketOf('OfflineFeatures'), newKeys[0] ?? '');
+    const history = await readText(s3, { bucket: bucketOf('OfflineFeatures'), key: newKeys[0] ?? '' });
     expect(history).toContain('"IAH"');
     expect(history).not.toContain('TINY');
   });
@@ -299,9 +299,14 @@ describe('bulk ingestion through S3 and EventBridge', () => {
       new PutObjectCommand({ Bucket: datasets, Key: 'ingest/airport-delays/drop-1.csv', Body: csv }),
     );
     await cloud.settle();
-    const summary = JSON.parse(await readText(s3, datasets, 'quarantine/airport-delays/drop-1.summary.json'));
+    const summary = JSON.parse(
+      await readText(s3, { bucket: datasets, key: 'quarantine/airport-delays/drop-1.summary.json' }),
+    );
     expect(summary).toMatchObject({ rows: 4, accepted: 2, rejected: 2 });
-    const quarantined = await readText(s3, datasets, 'quarantine/airport-delays/drop-1.rejected.jsonl');
+    const quarantined = await readText(s3, {
+      bucket: datasets,
+      key: 'quarantine/airport-delays/drop-1.rejected.jsonl',
+    });
     expect(
       quarantined
         .trim()
@@ -374,7 +379,7 @@ describe('ledger archive and audit routes', () => {
     const bucket = bucketOf('AuditArchive');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'ledger/main/events/' }));
     const key = listed.Contents?.[0]?.Key ?? '';
-    const original = await readText(s3, bucket, key);
+    const original = await readText(s3, { bucket, key });
     // Act / Assess
     await expect(
       s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '{"forged":true}' })),
@@ -384,7 +389,7 @@ describe('ledger archive and audit routes', () => {
     });
     const same = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: original }));
     expect(same.$metadata.httpStatusCode).toBe(200);
-    expect(await readText(s3, bucket, key)).toBe(original);
+    expect(await readText(s3, { bucket, key })).toBe(original);
     // A bucket without Object Lock is unaffected.
     const datasets = bucketOf('Datasets');
     await s3.send(new PutObjectCommand({ Bucket: datasets, Key: 'lock-check.txt', Body: 'a' }));

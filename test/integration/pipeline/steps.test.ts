@@ -62,8 +62,8 @@ import { findChampionStep } from '../../../shared/pipeline/find-champion.ts';
 import { runRecords } from '../../../shared/pipeline/ledger.ts';
 import { recordStep } from '../../../shared/pipeline/record.ts';
 import { registerStep } from '../../../shared/pipeline/register.ts';
-import { readObjectText } from '../../../shared/pipeline/s3.ts';
 import { DataValidationError, validateDataStep } from '../../../shared/pipeline/validate-data.ts';
+import { parseS3Uri, readText } from '../../../shared/s3.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 import { createLedgerTable, type TestLedger } from '../../support/ledger-table.ts';
@@ -326,7 +326,7 @@ describe('training pipeline steps on real flights', () => {
       'destination',
     ]);
     expect(dataset.names.trainingJob).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
-    const labels = (await readObjectText(emu.s3, dataset.channels.testLabels)).trim().split('\n');
+    const labels = (await readText(emu.s3, parseS3Uri(dataset.channels.testLabels))).trim().split('\n');
     expect(evaluation.candidate.rows).toBe(labels.length);
     expect(evaluation.champion).toBeNull();
     expect(evaluation.aucDrop).toBe(0);
@@ -376,7 +376,9 @@ describe('training pipeline steps on real flights', () => {
       Image: IMAGE,
       ModelDataUrl: first.trained.modelArtifacts,
     });
-    const report = JSON.parse(await readObjectText(emu.s3, 's3://artifacts/runs/run-1/evaluation.json')) as {
+    const report = JSON.parse(
+      await readText(emu.s3, { bucket: 'artifacts', key: 'runs/run-1/evaluation.json' }),
+    ) as {
       candidate: { auc: number };
     };
     expect(report.candidate.auc).toBe(evaluation.candidate.auc);

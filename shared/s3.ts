@@ -1,32 +1,80 @@
-/** The S3 reads and writes the pipeline steps share: by URI, streamed, reporting object versions. */
+/**
+ * The S3 helpers the product shares (pipeline steps, feature and label stores, the CLI, the demo and
+ * the local SageMaker): `s3://` URIs, listings, streamed reads and writes that report object versions.
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Parser as TarParser } from 'tar';
-import type { S3ObjectVersion } from '../ledger/events.ts';
+import { extract, Parser as TarParser } from 'tar';
+import type { S3ObjectVersion } from './ledger/events.ts';
 
 /** Version ID S3 reports for an object of an unversioned bucket. */
 export const NULL_VERSION = 'null';
 
-/** A bucket and key. */
+/** A bucket and key (or key prefix). */
 export interface S3Location {
   readonly bucket: string;
   readonly key: string;
 }
 
-/** Splits `s3://bucket/key` into bucket and key. */
+/** Raised when an S3 URI or object the caller named is unusable (SageMaker's `ClientError`). */
+export class S3InputError extends Error {
+  override readonly name: string = 'S3InputError';
+}
+
+/**
+ * Splits an S3 location into bucket and key: `s3://bucket/key`, `https://s3.<region>.amazonaws.com/bucket/key`
+ * (what CDK's `S3Location.fromBucket` renders) or `https://bucket.s3.<region>.amazonaws.com/key`.
+ */
 export function parseS3Uri(uri: string): S3Location {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m?.[1] || !m[2]) throw new Error(`not an s3://bucket/key URI: ${uri}`);
-  return { bucket: m[1], key: m[2] };
+  const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (s3?.[1]) return { bucket: s3[1], key: s3[2] ?? '' };
+  const pathStyle = /^https:\/\/s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?\/([^/]+)\/?(.*)$/.exec(uri);
+  if (pathStyle?.[1]) return { bucket: pathStyle[1], key: decodeURIComponent(pathStyle[2] ?? '') };
+  const virtualHost = /^https:\/\/([^/]+?)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?\/?(.*)$/.exec(uri);
+  if (virtualHost?.[1]) return { bucket: virtualHost[1], key: decodeURIComponent(virtualHost[2] ?? '') };
+  throw new S3InputError(`Invalid S3 URI: ${uri}`);
 }
 
 /** `s3://bucket/key`. */
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
+}
+
+/** Every key under a prefix, following continuation tokens. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+/** Whether an object exists (S3 answers HEAD with NotFound); any other failure is thrown. */
+export async function objectExists(s3: S3Client, loc: S3Location): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+    return true;
+  } catch (e) {
+    if (e instanceof NotFound) return false;
+    throw e;
+  }
 }
 
 async function bodyStream(s3: S3Client, loc: S3Location, versionId?: string): Promise<Readable> {
@@ -41,24 +89,29 @@ async function bodyStream(s3: S3Client, loc: S3Location, versionId?: string): Pr
   return out.Body;
 }
 
-/** Reads an object as UTF-8 text (for small objects: manifests, labels, predictions). */
-export async function readObjectText(s3: S3Client, uri: string, versionId?: string): Promise<string> {
+/** Reads one object's bytes (optionally one version). */
+export async function getObject(s3: S3Client, loc: S3Location, versionId?: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await bodyStream(s3, parseS3Uri(uri), versionId)) {
+  for await (const chunk of await bodyStream(s3, loc, versionId)) {
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** Reads an object as UTF-8 text (for small objects: manifests, labels, predictions). */
+export async function readText(s3: S3Client, loc: S3Location, versionId?: string): Promise<string> {
+  return (await getObject(s3, loc, versionId)).toString('utf8');
 }
 
 /** Streams an object to a local file and returns the sha256 of its bytes. */
 export async function downloadToFile(
   s3: S3Client,
-  uri: string,
+  loc: S3Location,
   file: string,
   versionId?: string,
 ): Promise<string> {
   const hash = createHash('sha256');
-  const body = await bodyStream(s3, parseS3Uri(uri), versionId);
+  const body = await bodyStream(s3, loc, versionId);
   body.on('data', (chunk: Buffer) => hash.update(chunk));
   await pipeline(body, createWriteStream(file));
   return hash.digest('hex');
@@ -69,7 +122,7 @@ export async function downloadToFile(
  * so two archives of the same files hash alike whatever their timestamps, owners or order. A
  * model.tar.gz from two identical trainings differs in tar metadata, never in this hash.
  */
-export async function archiveContentSha256(s3: S3Client, uri: string): Promise<string> {
+export async function archiveContentSha256(s3: S3Client, loc: S3Location): Promise<string> {
   const files: { path: string; hash: Promise<string> }[] = [];
   const parser = new TarParser({
     onReadEntry: (entry) => {
@@ -88,10 +141,16 @@ export async function archiveContentSha256(s3: S3Client, uri: string): Promise<s
       });
     },
   });
-  const body = await bodyStream(s3, parseS3Uri(uri));
-  await pipeline(body, parser);
+  await pipeline(await bodyStream(s3, loc), parser);
   const lines = await Promise.all(files.map(async (f) => `${f.path}\0${await f.hash}\n`));
   return createHash('sha256').update(lines.sort().join('')).digest('hex');
+}
+
+/** Extracts a gzipped tarball object (a model.tar.gz) into `dir`. */
+export async function unpackObject(s3: S3Client, loc: S3Location, dir: string): Promise<void> {
+  const body = await bodyStream(s3, loc);
+  await mkdir(dir, { recursive: true });
+  await pipeline(body, extract({ cwd: dir }));
 }
 
 /** Uploads a local file (multipart when large) and returns the version S3 stored. */
@@ -108,12 +167,12 @@ export async function uploadFile(
   return { bucket: loc.bucket, key: loc.key, versionId: out.VersionId ?? NULL_VERSION };
 }
 
-/** Puts a small text object and returns the version S3 stored. */
-export async function putText(
+/** Puts a small object (text or bytes) and returns the version S3 stored. */
+export async function putObject(
   s3: S3Client,
   loc: S3Location,
-  body: string,
-  contentType: string,
+  body: string | Uint8Array,
+  contentType?: string,
 ): Promise<S3ObjectVersion> {
   const out = await s3.send(
     new PutObjectCommand({ Bucket: loc.bucket, Key: loc.key, Body: body, ContentType: contentType }),

@@ -1,0 +1,42 @@
+/**
+ * The AWS SDK clients of every handler, each traced by X-Ray. Endpoints come from the SDK's own
+ * configuration (`AWS_ENDPOINT_URL_<SERVICE>`), which is how the local cloud reaches them.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from './observability.ts';
+
+/** An S3 client. */
+export function s3Client(): S3Client {
+  return tracer.captureAWSv3Client(new S3Client({}));
+}
+
+/** A DynamoDB document client. */
+export function documentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+}
+
+/** A KMS client. */
+export function kmsClient(): KMSClient {
+  return tracer.captureAWSv3Client(new KMSClient({}));
+}
+
+/** A SageMaker client. */
+export function sageMakerClient(): SageMakerClient {
+  return tracer.captureAWSv3Client(new SageMakerClient({}));
+}
+
+/** A Step Functions client. */
+export function sfnClient(): SFNClient {
+  return tracer.captureAWSv3Client(new SFNClient({}));
+}
+
+/** An SNS client. */
+export function snsClient(): SNSClient {
+  return tracer.captureAWSv3Client(new SNSClient({}));
+}

@@ -3,6 +3,7 @@
  * Used at synth (config errors) and at the API edge (4xx bodies), so both read the same way.
  */
 import { z } from 'zod';
+import { InvalidInputError } from './errors.ts';
 
 /** One problem with one field. */
 export interface FieldProblem {
@@ -148,4 +149,21 @@ export function jsonText<S extends z.ZodType>(schema: S, what: string) {
     }
     return parsed.data;
   });
+}
+
+/**
+ * The rule of every batch route: the valid items are written and every rejection answered, but a
+ * batch with no valid item is refused whole (InvalidInputError, so a 400 naming each problem as
+ * `<list>[i].<field>`), and nothing is written.
+ */
+export function someAcceptedOrThrow<
+  T extends { readonly accepted: readonly unknown[]; readonly rejected: readonly Rejection[] },
+>(list: string, what: string, validated: T): T {
+  if (validated.accepted.length === 0) {
+    throw new InvalidInputError(
+      `no ${what} of the batch is valid; nothing was written`,
+      batchProblems(list, validated.rejected),
+    );
+  }
+  return validated;
 }

@@ -4,7 +4,7 @@
  * shared/features.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { InvalidInputError, NotFoundError } from '../../shared/errors.ts';
+import { NotFoundError } from '../../shared/errors.ts';
 import {
   type BatchResponse,
   EntityPathSchema,
@@ -17,10 +17,9 @@ import {
   parseOrThrow,
   parseSingleBody,
 } from '../../shared/features/api.ts';
-import { type IngestContext, validateRecords, writeRecords } from '../../shared/features/ingest.ts';
+import { type IngestContext, ingestBatch, writeRecords } from '../../shared/features/ingest.ts';
 import { getLatest, isPresent } from '../../shared/features/online-store.ts';
 import { toFeatureRecord } from '../../shared/features/records.ts';
-import { batchProblems } from '../../shared/validation.ts';
 import { documentClient, s3Client } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
 import { loadEnv } from '../shared/observability.ts';
@@ -69,16 +68,7 @@ async function getOne(event: APIGatewayProxyEvent) {
 async function putBatch(event: APIGatewayProxyEvent): Promise<BatchResponse> {
   const path = parseOrThrow(GroupPathSchema, event.pathParameters, 'path');
   const group = groupOrThrow(groups, path.group);
-  const { records } = parseBatchEnvelope(parseJsonBody(event.body));
-  const { accepted, rejected } = validateRecords(group, records);
-  if (accepted.length === 0) {
-    throw new InvalidInputError(
-      'no record of the batch is valid; nothing was written',
-      batchProblems('records', rejected),
-    );
-  }
-  const results = await writeRecords(ctx, group, accepted);
-  return { accepted: accepted.length, rejected, results };
+  return ingestBatch(ctx, group, parseBatchEnvelope(parseJsonBody(event.body)).records);
 }
 
 const routes: Record<string, (event: APIGatewayProxyEvent) => Promise<unknown>> = {

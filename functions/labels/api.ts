@@ -4,7 +4,7 @@
  * a batch with no valid event is a 400 that writes nothing.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { InvalidInputError, NotFoundError } from '../../shared/errors.ts';
+import { NotFoundError } from '../../shared/errors.ts';
 import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
 import {
   contractOrThrow,
@@ -14,8 +14,7 @@ import {
   parseLabelBatch,
   UseCasePathSchema,
 } from '../../shared/labels/api.ts';
-import { type LabelStoreContext, validateLabels, writeLabels } from '../../shared/labels/store.ts';
-import { batchProblems } from '../../shared/validation.ts';
+import { ingestLabelBatch, type LabelStoreContext } from '../../shared/labels/store.ts';
 import { s3Client } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
 import { loadEnv } from '../shared/observability.ts';
@@ -30,16 +29,7 @@ const ctx: LabelStoreContext = {
 async function putBatch(event: APIGatewayProxyEvent): Promise<LabelBatchResponse> {
   const path = parseOrThrow(UseCasePathSchema, event.pathParameters, 'path');
   const contract = contractOrThrow(contracts, path.useCase);
-  const { labels } = parseLabelBatch(parseJsonBody(event.body));
-  const { accepted, rejected } = validateLabels(contract, labels);
-  if (accepted.length === 0) {
-    throw new InvalidInputError(
-      'no label of the batch is valid; nothing was written',
-      batchProblems('labels', rejected),
-    );
-  }
-  const results = await writeLabels(ctx, contract, accepted);
-  return { useCase: contract.useCase, accepted: accepted.length, rejected, results };
+  return ingestLabelBatch(ctx, contract, parseLabelBatch(parseJsonBody(event.body)).labels);
 }
 
 /** Dispatches on method and API Gateway resource path. */

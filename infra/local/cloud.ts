@@ -342,36 +342,36 @@ async function fireTarget(
   return lambda.invokeOrThrow(target.arn, event);
 }
 
-/** Creates the template's model package groups (the registry) in the SageMaker emulator. */
-/** Creates the template's topics, so a Publish to any other topic fails with NotFound as in AWS. */
-async function createTopics(assembly: LocalAssembly, endpoint: string): Promise<void> {
-  if (assembly.topics.length === 0) return;
-  const client = new SNSClient({
-    endpoint,
-    region: assembly.placement.region,
-    credentials: LOCAL_CREDENTIALS,
-  });
+/** Creates each of `items` with a short-lived client of the emulator at `endpoint`. */
+async function createEach<C extends { destroy(): void }, T>(
+  items: readonly T[],
+  client: () => C,
+  create: (client: C, item: T) => Promise<unknown>,
+): Promise<void> {
+  if (items.length === 0) return;
+  const c = client();
   try {
-    for (const topic of assembly.topics) {
-      await client.send(new CreateTopicCommand({ Name: topic.name }));
-    }
+    for (const item of items) await create(c, item);
   } finally {
-    client.destroy();
+    c.destroy();
   }
 }
 
-async function createModelPackageGroups(assembly: LocalAssembly, endpoint: string): Promise<void> {
-  if (assembly.modelPackageGroups.length === 0) return;
-  const client = new SageMakerClient({
-    endpoint,
-    region: assembly.placement.region,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  try {
-    for (const group of assembly.modelPackageGroups) {
-      await client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: group.name }));
-    }
-  } finally {
-    client.destroy();
-  }
+/** Creates the template's topics, so a Publish to any other topic fails with NotFound as in AWS. */
+function createTopics(assembly: LocalAssembly, endpoint: string): Promise<void> {
+  return createEach(
+    assembly.topics,
+    () => new SNSClient({ endpoint, region: assembly.placement.region, credentials: LOCAL_CREDENTIALS }),
+    (client, topic) => client.send(new CreateTopicCommand({ Name: topic.name })),
+  );
+}
+
+/** Creates the template's model package groups (the registry) in the SageMaker emulator. */
+function createModelPackageGroups(assembly: LocalAssembly, endpoint: string): Promise<void> {
+  return createEach(
+    assembly.modelPackageGroups,
+    () =>
+      new SageMakerClient({ endpoint, region: assembly.placement.region, credentials: LOCAL_CREDENTIALS }),
+    (client, group) => client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: group.name })),
+  );
 }

@@ -5,7 +5,7 @@
  */
 import type { FeatureGroup, UseCase } from '../config/use-case.ts';
 import { NotFoundError } from '../errors.ts';
-import { type Rejection, validateEach } from '../validation.ts';
+import { type Rejection, someAcceptedOrThrow, validateEach } from '../validation.ts';
 import { appendOffline, type OfflineStoreOptions } from './offline-store.ts';
 import { type OnlineStoreOptions, type OnlineWriteOutcome, putLatest } from './online-store.ts';
 import { type FeatureRecord, recordInputSchema, toFeatureRecord } from './records.ts';
@@ -49,6 +49,23 @@ export function validateRecords(
   indexOffset = 0,
 ): { accepted: FeatureRecord[]; acceptedIndexes: number[]; rejected: Rejection[] } {
   return validateEach(recordInputSchema(group, now), raw, (r) => toFeatureRecord(group.name, r), indexOffset);
+}
+
+/**
+ * A batch request's records: each validated, the valid ones written, every rejection returned;
+ * InvalidInputError (nothing written) when none is valid.
+ */
+export async function ingestBatch(
+  ctx: IngestContext,
+  group: FeatureGroup,
+  raw: readonly unknown[],
+): Promise<{ accepted: number; rejected: Rejection[]; results: RecordResult[] }> {
+  const { accepted, rejected } = someAcceptedOrThrow(
+    'records',
+    'record',
+    validateRecords(group, raw, ctx.now),
+  );
+  return { accepted: accepted.length, rejected, results: await writeRecords(ctx, group, accepted) };
 }
 
 /** What happened to one accepted record. */

@@ -12,7 +12,13 @@ import {
   readDailyPartitions,
   type StoredLine,
 } from '../features/offline-store.ts';
-import { type FieldProblem, type Rejection, toFieldProblems, validateEach } from '../validation.ts';
+import {
+  type FieldProblem,
+  type Rejection,
+  someAcceptedOrThrow,
+  toFieldProblems,
+  validateEach,
+} from '../validation.ts';
 import {
   type LabelContract,
   type LabelEvent,
@@ -73,6 +79,28 @@ export async function writeLabels(
     eventTime: e.eventTime,
     outcome: replayed.has(e.labelId) ? 'duplicate' : 'written',
   }));
+}
+
+/**
+ * A batch request's label events: each validated, the valid ones written, every rejection
+ * returned; InvalidInputError (nothing written) when none is valid.
+ */
+export async function ingestLabelBatch(
+  ctx: LabelStoreContext,
+  contract: LabelContract,
+  raw: readonly unknown[],
+): Promise<{ useCase: string; accepted: number; rejected: Rejection[]; results: LabelResult[] }> {
+  const { accepted, rejected } = someAcceptedOrThrow(
+    'labels',
+    'label',
+    validateLabels(contract, raw, ctx.now),
+  );
+  return {
+    useCase: contract.useCase,
+    accepted: accepted.length,
+    rejected,
+    results: await writeLabels(ctx, contract, accepted),
+  };
 }
 
 /** A stored row the reader refused: where it is, its label ID when it has one, and why. */

@@ -23,7 +23,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type DeployStepsFactory, TrainingDefinition } from '../../pipelines/training/definition.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import { canonicalJson, contentHash } from '../../shared/features/records.ts';
+import { canonicalJson, sha256Hex } from '../../shared/ledger/canonical.ts';
 import { xgboostImageUri } from '../../shared/models/xgboost-image.ts';
 import { StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
 import { STEP_ENV } from '../../shared/pipeline/env.ts';
@@ -66,7 +66,7 @@ export function gitCodeVersion(cwd: string = join(import.meta.dirname, '..', '..
 
 /** sha256 of the use case's canonical JSON: equal configurations hash equal, whatever the key order. */
 export function useCaseConfigHash(useCase: UseCase): string {
-  return contentHash(canonicalJson(useCase));
+  return sha256Hex(canonicalJson(useCase));
 }
 
 /** Start-run body the route accepts (strict, like the contract's PipelineInput minus useCase/trigger). */

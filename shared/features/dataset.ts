@@ -13,10 +13,10 @@ import { modelFeatures, type UseCase } from '../config/use-case.ts';
 import { labelContract, labelPrefix } from '../labels/schema.ts';
 import { type RejectedStoredLabel, readLabels } from '../labels/store.ts';
 import { type AppendResult, appendEvent, type LedgerWriter } from '../ledger/append.ts';
+import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
 import type { DatasetBuilt } from '../ledger/events.ts';
 import { addDays, listPartitionDates, type OfflineStoreOptions, readOffline } from './offline-store.ts';
 import { pointInTimeJoin, type TrainingRow } from './point-in-time.ts';
-import { canonicalJson, contentHash } from './records.ts';
 import { BaselineBuilder, type FeatureBaseline } from './stats.ts';
 
 /** Which split a row belongs to: a pure function of its entities and time, so rebuilds agree. */
@@ -32,7 +32,7 @@ export const SPLIT_RULE = {
 
 /** The split of one row. */
 export function splitOf(entities: Readonly<Record<string, string>>, eventTime: string): Split {
-  const bucket = Number.parseInt(contentHash(canonicalJson({ entities, eventTime })).slice(0, 8), 16) % 100;
+  const bucket = Number.parseInt(sha256Hex(canonicalJson({ entities, eventTime })).slice(0, 8), 16) % 100;
   if (bucket < SPLIT_RULE.train[1]) return 'train';
   if (bucket < SPLIT_RULE.validation[1]) return 'validation';
   return 'test';
@@ -90,7 +90,7 @@ export interface SnapshotRow extends TrainingRow {
 
 /** Hash of what defines the features, so a dataset can be tied to the definitions that built it. */
 export function featureDefinitionsHash(useCase: UseCase): string {
-  return contentHash(
+  return sha256Hex(
     canonicalJson({
       featureGroups: useCase.featureGroups,
       requestFeatures: useCase.requestFeatures,

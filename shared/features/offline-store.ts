@@ -5,8 +5,9 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pMap, { pMapIterable } from 'p-map';
+import { sha256Hex } from '../ledger/canonical.ts';
 import { listKeys, objectExists, readText } from '../s3.ts';
-import { contentHash, type FeatureRecord, type StoredFeatureRecord } from './records.ts';
+import type { FeatureRecord, StoredFeatureRecord } from './records.ts';
 
 /** Where the offline store lives. */
 export interface OfflineStoreOptions {
@@ -79,7 +80,7 @@ export async function appendPartitioned(
   const replayed = new Set<string>();
   for (const [prefix, list] of byPartition) {
     const ids = list.map((r) => r.id).sort();
-    const key = `${prefix}${contentHash(ids.join('\n')).slice(0, 32)}.jsonl`;
+    const key = `${prefix}${sha256Hex(ids.join('\n')).slice(0, 32)}.jsonl`;
     if (await objectExists(client, { bucket, key })) {
       existing.push(key);
       for (const id of ids) replayed.add(id);

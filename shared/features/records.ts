@@ -6,9 +6,6 @@ import { z } from 'zod';
 import type { Feature, FeatureGroup } from '../config/use-case.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
 
-/** Canonical JSON (RFC 8785), shared with the ledger so both hash the same bytes. */
-export { canonicalJson };
-
 /** Largest number of records one batch request may carry. */
 export const MAX_BATCH_RECORDS = 500;
 /** How far in the future an eventTime may be (clock skew between producers and us). */
@@ -166,6 +163,3 @@ export function toFeatureRecord(
   );
   return { group, entityId: input.entityId, eventTime: input.eventTime, values, recordId };
 }
-
-/** sha256 of a UTF-8 text, hex. */
-export const contentHash: (text: string) => string = sha256Hex;

@@ -15,7 +15,7 @@ import { currentVersion, downloadToFile, NULL_VERSION, putObject, s3Uri, uploadF
 import { type BuildDatasetOutput, type PipelineInput, STEP_NAMES } from './contracts.ts';
 import { encodeSnapshotFile } from './encoding.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { type DatasetManifestFacts, readManifest } from './manifest.ts';
+import { type DatasetManifestFacts, DatasetManifestFactsSchema, readManifest } from './manifest.ts';
 import { runResourceNames } from './names.ts';
 
 /** The run to reproduce is unknown to the ledger, or belongs to another use case. */
@@ -119,6 +119,8 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
   }
 
   let objects: { snapshot: S3ObjectVersion; manifest: S3ObjectVersion };
+  // Set when this attempt built the dataset: the manifest is in hand, no need to read it back.
+  let built: DatasetManifestFacts | undefined;
   let datasetHash: string;
   if (pinned) {
     datasetHash = pinned.datasetHash;
@@ -138,6 +140,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
         cutoff: o.input.cutoff ?? now().toISOString(),
       });
       await recordDatasetBuilt(o.ledger, manifest, actor, o.runId);
+      built = DatasetManifestFactsSchema.parse(manifest);
       datasetHash = manifest.datasetHash;
       objects = {
         snapshot: {
@@ -151,7 +154,8 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
   }
 
   const manifestUri = s3Uri(objects.manifest.bucket, objects.manifest.key);
-  const manifest: DatasetManifestFacts = await readManifest(o.s3, manifestUri, objects.manifest.versionId);
+  const manifest: DatasetManifestFacts =
+    built ?? (await readManifest(o.s3, manifestUri, objects.manifest.versionId));
   if (manifest.datasetHash !== datasetHash) {
     throw new DatasetIntegrityError(
       `${manifestUri} describes dataset ${manifest.datasetHash}, expected ${datasetHash}`,

@@ -4,7 +4,7 @@
  * from the run ID, with a short hash of the exact run ID whenever the readable part had to be
  * shortened or cleaned, so two runs can never map to the same name.
  */
-import { contentHash } from '../features/records.ts';
+import { sha256Hex } from '../ledger/canonical.ts';
 import type { BuildDatasetOutput } from './contracts.ts';
 
 /** Longest SageMaker resource name. */
@@ -27,7 +27,7 @@ export function sageMakerName(prefix: string, suffix: string): string {
   const readable = clean(prefix);
   const plain = `${readable}-${tail}`;
   if (readable === prefix && plain.length <= MAX_SAGEMAKER_NAME && /^[a-zA-Z0-9]/.test(plain)) return plain;
-  const hash = contentHash(prefix).slice(0, 8);
+  const hash = sha256Hex(prefix).slice(0, 8);
   const room = MAX_SAGEMAKER_NAME - tail.length - hash.length - 2;
   const head = readable.slice(0, Math.max(0, room)).replace(/-+$/, '');
   return [head, hash, tail].filter((p) => p !== '').join('-');

@@ -9,8 +9,8 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import type { UseCase } from '../config/use-case.ts';
-import { contentHash } from '../features/records.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
+import { sha256Hex } from '../ledger/canonical.ts';
 import type { ModelRegistered } from '../ledger/events.ts';
 import { putObject, s3Uri } from '../s3.ts';
 import {
@@ -92,7 +92,7 @@ export async function registerStep(o: RegisterStepOptions): Promise<RegisterOutp
       ModelPackageGroupName: o.modelPackageGroup,
       ModelPackageDescription: `run ${o.runId}, dataset ${o.dataset.datasetHash.slice(0, 12)}, test AUC ${o.evaluation.candidate.auc.toFixed(4)}`,
       // SageMaker's own idempotency: a retried call with the same token returns the same package.
-      ClientToken: contentHash(`${o.modelPackageGroup}/${o.runId}`).slice(0, 36),
+      ClientToken: sha256Hex(`${o.modelPackageGroup}/${o.runId}`).slice(0, 36),
       InferenceSpecification: {
         Containers: [{ Image: o.imageUri, ModelDataUrl: o.trained.modelArtifacts }],
         SupportedContentTypes: ['text/csv'],

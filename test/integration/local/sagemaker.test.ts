@@ -36,6 +36,7 @@ import {
   type SageMakerEmulator,
   startSageMaker,
 } from '../../../infra/local/sagemaker/index.ts';
+import { until } from '../../support/until.ts';
 
 const BUCKET = 'ml-data';
 const ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/sagemaker`;
@@ -50,22 +51,6 @@ const stubbornAlgorithm: LocalAlgorithm = {
     invocations: async () => ({ body: Buffer.alloc(0), contentType: 'text/plain' }),
   }),
 };
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`${what} did not happen in ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('local SageMaker emulator', () => {
   let s3Engine: S3Engine;

@@ -23,6 +23,7 @@ import type { LocalStateMachine } from '../../../infra/local/model.ts';
 import { type SageMakerEmulator, startSageMaker } from '../../../infra/local/sagemaker/index.ts';
 import { type SnsSink, startSns } from '../../../infra/local/sns.ts';
 import { type StepFunctionsEmulator, startStepFunctions } from '../../../infra/local/stepfunctions/index.ts';
+import { until } from '../../support/until.ts';
 
 const REGION = 'us-east-1';
 const placement = { region: REGION, account: LOCAL_ACCOUNT };
@@ -222,21 +223,6 @@ const machine = (name: string, definition: object): LocalStateMachine => ({
 
 const WORKFLOW = machine('Workflow', workflow);
 const TRAIN_ONLY = machine('TrainOnly', trainOnly);
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('local Step Functions service', () => {
   let dynamodb: DynamoDbEngine;

@@ -48,6 +48,7 @@ import {
   parseXgboostModel,
 } from '../../../shared/models/xgboost-model.ts';
 import { predict, XgboostFeatureCountError } from '../../../shared/models/xgboost-scorer.ts';
+import { until } from '../../support/until.ts';
 
 const run = promisify(execFile);
 /** Taken before ml-xgboost loads: its Emscripten glue adds a rethrowing uncaughtException listener. */
@@ -601,15 +602,6 @@ describe('XGBoost through the local SageMaker emulator', () => {
     await s3Engine?.stop();
   });
 
-  async function until<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   it('trains from the built-in image URI, deploys, and answers InvokeEndpoint with probabilities', async () => {
     // Prepare
     const channel = (name: string) => ({
@@ -630,6 +622,7 @@ describe('XGBoost through the local SageMaker emulator', () => {
       }),
     );
     const job = await until(
+      'the penguins training job',
       () => sm.send(new DescribeTrainingJobCommand({ TrainingJobName: 'penguins' })),
       (j) => ['Completed', 'Failed', 'Stopped'].includes(j.TrainingJobStatus ?? ''),
     );
@@ -659,6 +652,7 @@ describe('XGBoost through the local SageMaker emulator', () => {
     );
     await sm.send(new CreateEndpointCommand({ EndpointName: 'penguins', EndpointConfigName: 'penguins' }));
     const endpoint = await until(
+      'the penguins endpoint',
       () => sm.send(new DescribeEndpointCommand({ EndpointName: 'penguins' })),
       (e) => e.EndpointStatus !== 'Creating',
     );

@@ -67,6 +67,7 @@ import { parseS3Uri, readText } from '../../../shared/s3.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 import { createLedgerTable, type TestLedger } from '../../support/ledger-table.ts';
+import { until } from '../../support/until.ts';
 
 const REGION = 'us-east-1';
 const ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/sagemaker`;
@@ -88,22 +89,6 @@ let sagemaker: SageMakerClient;
 let sns: SnsSink;
 let ledger: TestLedger;
 let cutoff: string;
-
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  ms = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`${what} did not finish in ${ms} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

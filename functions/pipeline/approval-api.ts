@@ -7,12 +7,12 @@ import { z } from 'zod';
 import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
 import { decideApproval } from '../../shared/pipeline/approval.ts';
 import { ApprovalBodySchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+import { APPROVAL_API_ENV } from '../../shared/pipeline/env.ts';
 import { documentClient, sfnClient } from '../shared/clients.ts';
 import { httpHandler } from '../shared/http.ts';
 import { loadEnv } from '../shared/observability.ts';
 
-const env = loadEnv(STEP_ENV.approvalApi);
+const env = loadEnv(APPROVAL_API_ENV);
 const store = { client: documentClient(), tableName: env.RUN_STATE_TABLE };
 const sfn = sfnClient();
 

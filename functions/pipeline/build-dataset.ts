@@ -1,8 +1,9 @@
 /** BuildDataset step: the snapshot (built or pinned), its XGBoost channels and TrainingStarted. */
 import { buildDatasetStep } from '../../shared/pipeline/build-dataset.ts';
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { statePart } from '../../shared/pipeline/state.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { ledgerLocation, stepHandler } from './step-handler.ts';

@@ -1,8 +1,9 @@
 /** Evaluate step: candidate and champion metrics on the same test split, the gates, ModelEvaluated. */
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { evaluateStep } from '../../shared/pipeline/evaluate.ts';
 import { statePart } from '../../shared/pipeline/state.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { ledgerLocation, stepHandler } from './step-handler.ts';

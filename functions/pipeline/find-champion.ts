@@ -1,7 +1,8 @@
 /** FindChampion step: the latest approved model package and a SageMaker model to transform with. */
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { findChampionStep } from '../../shared/pipeline/find-champion.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { stepHandler } from './step-handler.ts';

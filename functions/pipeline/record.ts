@@ -1,7 +1,8 @@
 /** Record step (`kind`: success | gate-failure | approval | failure): the ledger facts that close a run. */
 import { RecordPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { recordStep } from '../../shared/pipeline/record.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { s3Client, sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { ledgerLocation, stepHandler } from './step-handler.ts';

@@ -1,8 +1,9 @@
 /** Register step: evaluation.json, the model package and ModelRegistered. */
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { registerStep } from '../../shared/pipeline/register.ts';
 import { optionalStatePart, statePart } from '../../shared/pipeline/state.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { s3Client, sageMakerClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { ledgerLocation, stepHandler } from './step-handler.ts';

@@ -4,13 +4,14 @@
  */
 import { requestApprovalStep } from '../../shared/pipeline/approval.ts';
 import { ApprovalRequestPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { optionalStatePart, statePart } from '../../shared/pipeline/state.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { documentClient, snsClient } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';
 import { stepHandler } from './step-handler.ts';
 
-const env = loadEnv(STEP_ENV.requestApproval);
+const env = loadEnv(STEP_ENV.approval);
 const store = { client: documentClient(), tableName: env.RUN_STATE_TABLE };
 const sns = snsClient();
 

@@ -1,7 +1,8 @@
 /** ValidateData step: the data quality gate; a failure throws DataValidationError. */
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+
 import { statePart } from '../../shared/pipeline/state.ts';
+import { STEP_ENV } from '../../shared/pipeline/steps.ts';
 import { validateDataStep } from '../../shared/pipeline/validate-data.ts';
 import { s3Client } from '../shared/clients.ts';
 import { loadEnv } from '../shared/observability.ts';

@@ -14,7 +14,7 @@ import {
 import { LABEL_ROUTES } from '../../shared/labels/api.ts';
 import { labelContract, labelInputSchema, MAX_LABEL_BATCH } from '../../shared/labels/schema.ts';
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
-import { ApprovalBodySchema, StartRunBodySchema } from '../../shared/pipeline/contracts.ts';
+import { ApprovalBodySchema, StartRunBodySchema, TRAINING_ROUTES } from '../../shared/pipeline/contracts.ts';
 import { openApiSchema } from './json-schema.ts';
 
 /** The body of every 4xx/5xx answer (see functions/shared/http.ts). */
@@ -156,7 +156,7 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
   });
 
   for (const route of Object.values(AUDIT_ROUTES)) {
-    add(route.path, 'GET', {
+    add(route.path, route.method, {
       summary: `Audit: ${route.path.slice('/audit/'.length)}`,
       parameters: route.query.map((q) => ({
         name: q.replace('?', ''),
@@ -169,7 +169,7 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
   }
 
   for (const uc of useCases) {
-    add(`/training/${uc.name}/runs`, 'POST', {
+    add(TRAINING_ROUTES.startRun.path.replace('{useCase}', uc.name), TRAINING_ROUTES.startRun.method, {
       summary: `Start a training run of ${uc.name}`,
       requestBody: { required: false, content: json(StartRunBodySchema) },
       responses: {
@@ -179,9 +179,9 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
       },
     });
   }
-  add('/training/runs/{runId}/approval', 'POST', {
+  add(TRAINING_ROUTES.approval.path, TRAINING_ROUTES.approval.method, {
     summary: 'Approve or reject a run waiting for approval; the approver is the caller',
-    parameters: pathParameters('/training/runs/{runId}/approval'),
+    parameters: pathParameters(TRAINING_ROUTES.approval.path),
     requestBody: { required: true, content: json(ApprovalBodySchema) },
     responses: {
       '200': { description: 'the decision, as sent to the pipeline' },

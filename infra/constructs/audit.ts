@@ -138,7 +138,7 @@ export class Audit extends Construct {
         requestParameters[`method.request.querystring.${q.replace('?', '')}`] = !q.endsWith('?');
       }
       methods.push(
-        resource.addMethod('GET', integration, {
+        resource.addMethod(route.method, integration, {
           authorizationType: AuthorizationType.IAM,
           requestParameters,
           requestValidator: validator,

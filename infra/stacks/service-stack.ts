@@ -11,7 +11,7 @@ import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
 import { LabelStore } from '../constructs/label-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
-import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline.ts';
+import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline/index.ts';
 
 export interface ServiceStackProps extends StackProps {
   /** Stage settings: log retention, removal policy, sizing. */

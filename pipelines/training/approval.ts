@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
+import { PIPELINE_STEPS, STEP_NAMES, statePath } from '../../shared/pipeline/steps.ts';
 import type { FailurePath } from './failure.ts';
 import { LAMBDA_TRANSIENT_ERRORS, lambdaStep, stepPayload } from './lambda-step.ts';
 
@@ -26,12 +26,13 @@ export interface ApprovalProps {
 
 /** Approval → RecordApproval → approved? continue : Succeed `RejectedByApprover`. */
 export function approvalStep(scope: Construct, props: ApprovalProps): sfn.Chain {
-  const approval = new tasks.LambdaInvoke(scope, STEP_NAMES.approval, {
-    comment: 'Wait for an approver; the decision ({decision, approver, reason}) arrives via SendTaskSuccess.',
+  const row = PIPELINE_STEPS.approval;
+  const approval = new tasks.LambdaInvoke(scope, row.state, {
+    comment: row.comment,
     lambdaFunction: props.requestApproval,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     payload: sfn.TaskInput.fromObject(stepPayload({ token: sfn.JsonPath.taskToken })),
-    resultPath: '$.approval',
+    resultPath: statePath(row.result),
     // No heartbeat: a human decides once, nobody sends heartbeats while they think.
     taskTimeout: sfn.Timeout.duration(props.timeout),
     retryOnServiceExceptions: false,
@@ -43,7 +44,7 @@ export function approvalStep(scope: Construct, props: ApprovalProps): sfn.Chain 
     maxAttempts: 3,
     backoffRate: 2,
   });
-  props.failure.catchFor(approval, STEP_NAMES.approval);
+  props.failure.catchFor(approval, row.state);
 
   const recordApproval = lambdaStep(scope, {
     stateName: STEP_NAMES.recordApproval,
@@ -54,7 +55,7 @@ export function approvalStep(scope: Construct, props: ApprovalProps): sfn.Chain 
     failure: props.failure,
   });
   const decided = new sfn.Choice(scope, 'IsApproved', { comment: 'Deploy only what an approver accepted.' })
-    .when(sfn.Condition.stringEquals('$.approval.decision', 'approved'), props.approved)
+    .when(sfn.Condition.stringEquals(statePath(row.result, 'decision'), 'approved'), props.approved)
     .otherwise(
       new sfn.Succeed(scope, 'RejectedByApprover', {
         comment: 'Registered but rejected: the model stays unapproved and is never deployed.',

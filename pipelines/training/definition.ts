@@ -1,12 +1,14 @@
 /**
  * The training pipeline's state machine definition (Step Functions Standard, JSONPath), assembled
- * from one small factory per step. State names come from STEP_NAMES, so the CLI, the tests and
- * the local emulator's per-state overrides all key on the same names.
+ * from the step table (shared/pipeline/steps.ts): each chained row becomes its state in table
+ * order, a Lambda row through the one Lambda step factory and a service row through its fragment
+ * below. State names, result paths and comments all come from the rows, so the CLI, the tests and
+ * the local emulator's per-state overrides key on the same names.
  *
- * KeepInput → BuildDataset → ValidateData → Train → CreateCandidateModel → FindChampion → BatchTransform →
- * Evaluate → Gate ─fail→ RecordGateFailure → RejectedByGate
- *                 └pass→ Register → [Approval → RecordApproval → IsApproved] → ReadyToDeploy →
- *                        (deploy) → RecordSuccess → TrainingSucceeded
+ * KeepInput → [prepare rows: BuildDataset → ValidateData → Train → CreateCandidateModel →
+ * FindChampion → BatchTransform → Evaluate] → Gate ─fail→ RecordGateFailure → RejectedByGate
+ *   └pass→ [promote rows: Register] → [Approval → RecordApproval → IsApproved] → ReadyToDeploy →
+ *          [deploy rows] → (deployment seam) → RecordSuccess → TrainingSucceeded
  * Every Task (and the Parallel) catches into Catch<Step> → RecordFailure → NotifyFailure → Failed.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -16,35 +18,71 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { StageConfig } from '../../infra/config/stage.ts';
+import { throwIfProblems } from '../../infra/constructs/errors.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { APPROVAL_TTL_SECONDS } from '../../shared/pipeline/approval.ts';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
+import {
+  isLambdaStep,
+  type LambdaStepKey,
+  PIPELINE_STEPS,
+  STEP_NAMES,
+  STEP_ROWS,
+  type StepSegment,
+  statePath,
+  type TaskStepKey,
+} from '../../shared/pipeline/steps.ts';
 import { approvalStep } from './approval.ts';
 import { FailurePath } from './failure.ts';
 import { gateStep } from './gate.ts';
 import { lambdaStep } from './lambda-step.ts';
-import { batchTransformStep, createCandidateModelStep, trainStep } from './sagemaker-steps.ts';
+import {
+  batchTransformStep,
+  createCandidateModelStep,
+  type SageMakerStepProps,
+  trainStep,
+} from './sagemaker-steps.ts';
 
-/** The Lambda handlers of the pipeline's steps. */
-export interface TrainingStepFunctions {
-  readonly buildDataset: lambda.IFunction;
-  readonly validateData: lambda.IFunction;
-  readonly findChampion: lambda.IFunction;
-  readonly evaluate: lambda.IFunction;
-  readonly register: lambda.IFunction;
-  readonly requestApproval: lambda.IFunction;
-  /** Records success, gate failure, approval and failure (the payload's `kind` says which). */
-  readonly record: lambda.IFunction;
+/** The Lambda functions of the step table's Lambda rows, by row key. */
+export type TrainingStepFunctions = Readonly<Record<LambdaStepKey, lambda.IFunction>>;
+
+/** A chainable fragment with one way out. */
+type Fragment = sfn.IChainable & sfn.INextable;
+
+/** The fragment of each service-integration row. */
+const TASK_STEPS: Readonly<Record<TaskStepKey, (scope: Construct, props: SageMakerStepProps) => Fragment>> = {
+  train: trainStep,
+  createCandidateModel: createCandidateModelStep,
+  transform: batchTransformStep,
+};
+
+/** What the deployment seam can reach: everything the pipeline was built with. */
+export interface DeployContext {
+  /** Where the fragment creates its states (the definition). */
+  readonly scope: Construct;
+  readonly useCase: UseCase;
+  readonly stage: StageConfig;
+  /** The roles of the pipeline: SageMaker's (jobs and models). */
+  readonly roles: { readonly sagemaker: iam.IRole };
+  /** The data key: encrypts volumes, artifacts and outputs. */
+  readonly encryptionKey: IKey;
+  /** Training and inference image URI. */
+  readonly imageUri: string;
+  /** The failure path; a fragment's Tasks catch into it with `failure.catchFor(state, name)`. */
+  readonly failure: FailurePath;
+  /** The step table and its functions. */
+  readonly steps: typeof PIPELINE_STEPS;
+  readonly functions: TrainingStepFunctions;
 }
 
-/** Adds the deployment steps after ReadyToDeploy; its Tasks should catch into `failure`. */
-export type DeployStepsFactory = (scope: Construct, failure: FailurePath) => sfn.IChainable & sfn.INextable;
+/** Adds the deployment steps after ReadyToDeploy (and the deploy rows); its Tasks should catch into `context.failure`. */
+export type DeployStepsFactory = (context: DeployContext) => Fragment;
 
 export interface TrainingDefinitionProps {
   /** The validated use case: sizing, hyperparameters and gates are read at synth. */
   readonly useCase: UseCase;
-  /** Whether a human approves a registered model before it is deployed (the stage decides). */
-  readonly requireApproval: boolean;
+  /** The stage: whether a human approves a registered model before it is deployed. */
+  readonly stage: StageConfig;
   readonly functions: TrainingStepFunctions;
   /** Role SageMaker assumes for training jobs, models and transform jobs. */
   readonly sagemakerRole: iam.IRole;
@@ -60,7 +98,7 @@ export interface TrainingDefinitionProps {
    */
   readonly approvalTimeout?: Duration;
   /**
-   * Deployment steps run between ReadyToDeploy and RecordSuccess.
+   * Deployment steps run between ReadyToDeploy (and the deploy rows) and RecordSuccess.
    * @default - none: ReadyToDeploy goes straight to RecordSuccess
    */
   readonly deploy?: DeployStepsFactory;
@@ -69,6 +107,16 @@ export interface TrainingDefinitionProps {
 /** Step Functions allows at most a year per task; an approval older than 30 days is stale anyway. */
 // The approval token is kept for APPROVAL_TTL_SECONDS: a longer wait could not be released.
 const MAX_APPROVAL_TIMEOUT = Duration.seconds(APPROVAL_TTL_SECONDS);
+
+/** `first → ... → last → then`, or `then` alone when there are no steps. */
+function chainThrough(steps: readonly Fragment[], then: sfn.IChainable): sfn.IChainable {
+  const [first, ...rest] = steps;
+  if (first === undefined) return then;
+  let chain = sfn.Chain.start(first);
+  for (const s of rest) chain = chain.next(s);
+  chain.next(then);
+  return chain;
+}
 
 /** The whole training state machine definition for one use case, as a construct holding its states. */
 export class TrainingDefinition extends Construct {
@@ -79,12 +127,22 @@ export class TrainingDefinition extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingDefinitionProps) {
     super(scope, id);
+    // Check
     const approvalTimeout = props.approvalTimeout ?? Duration.days(7);
+    const problems: string[] = [];
     if (approvalTimeout.toSeconds() < 60 || approvalTimeout.toSeconds() > MAX_APPROVAL_TIMEOUT.toSeconds()) {
-      throw new Error(
+      problems.push(
         `approvalTimeout must be between 60 seconds and ${MAX_APPROVAL_TIMEOUT.toHumanString()} (how long an approval token is kept), got ${approvalTimeout.toHumanString()}`,
       );
     }
+    for (const [key, row] of STEP_ROWS) {
+      if (row.segment !== undefined && row.state === undefined) {
+        problems.push(`step ${key} is chained in ${row.segment} but has no state name`);
+      }
+    }
+    throwIfProblems(this, problems);
+
+    // Build
     const { useCase, functions: fns } = props;
     this.failure = new FailurePath(this, {
       record: fns.record,
@@ -92,75 +150,61 @@ export class TrainingDefinition extends Construct {
       useCase: useCase.name,
     });
     const failure = this.failure;
-    const sagemaker = {
+    const sagemaker: SageMakerStepProps = {
       useCase,
       imageUri: props.imageUri,
       role: props.sagemakerRole,
       dataKey: props.dataKey,
       failure,
     };
-    const step = (
-      stateName: string,
-      fn: lambda.IFunction,
-      resultPath: string,
-      comment: string,
-      extraPayload?: Record<string, unknown>,
-    ) => lambdaStep(this, { stateName, fn, resultPath, comment, extraPayload, failure });
+    const stepsIn = (segment: StepSegment): Fragment[] =>
+      STEP_ROWS.filter(([, row]) => row.segment === segment).map(([key, row]) =>
+        isLambdaStep(row)
+          ? lambdaStep(this, {
+              stateName: row.state ?? key,
+              fn: fns[key as LambdaStepKey],
+              resultPath: row.result === undefined ? sfn.JsonPath.DISCARD : statePath(row.result as never),
+              comment: row.comment,
+              failure,
+            })
+          : TASK_STEPS[key as TaskStepKey](this, sagemaker),
+      );
+    const record = (stateName: string, kind: string, comment: string) =>
+      lambdaStep(this, {
+        stateName,
+        fn: fns.record,
+        resultPath: sfn.JsonPath.DISCARD,
+        comment,
+        extraPayload: { kind },
+        failure,
+      });
 
-    const buildDataset = step(
-      STEP_NAMES.buildDataset,
-      fns.buildDataset,
-      '$.dataset',
-      'Point-in-time join, immutable snapshot, manifest and the XGBoost channels.',
-    );
-    const validateData = step(
-      STEP_NAMES.validateData,
-      fns.validateData,
-      '$.validation',
-      'Schema, missing rate, minimum rows and label balance; throws DataValidationError with the reason.',
-    );
-    const findChampion = step(
-      STEP_NAMES.findChampion,
-      fns.findChampion,
-      '$.champion',
-      'The latest approved model of the use case, as a SageMaker model for batch transform.',
-    );
-    const evaluate = step(
-      STEP_NAMES.evaluate,
-      fns.evaluate,
-      '$.evaluation',
-      'Metrics of candidate and champion on the same test rows.',
-    );
-    const register = step(
-      STEP_NAMES.register,
-      fns.register,
-      '$.registered',
-      'A model package version plus the registered ledger event.',
-    );
-    const recordGateFailure = step(
-      STEP_NAMES.recordGateFailure,
-      fns.record,
-      sfn.JsonPath.DISCARD,
-      'Append the rejected evaluation to the ledger.',
-      { kind: 'gate-failure' },
-    );
-    const recordSuccess = step(
-      STEP_NAMES.recordSuccess,
-      fns.record,
-      sfn.JsonPath.DISCARD,
-      'Append the completed run (and its manifest) to the ledger.',
-      { kind: 'success' },
-    );
-
+    // Wire: ReadyToDeploy → deploy rows → the seam → RecordSuccess.
     const readyToDeploy = new sfn.Pass(this, 'ReadyToDeploy', {
       comment: 'The candidate passed the gate and, where required, an approver.',
     });
-    const afterDeploy = props.deploy ? readyToDeploy.next(props.deploy(this, failure)) : readyToDeploy;
-    afterDeploy.next(recordSuccess).next(new sfn.Succeed(this, 'TrainingSucceeded'));
+    const recordSuccess = record(
+      STEP_NAMES.recordSuccess,
+      'success',
+      'Append the completed run (and its manifest) to the ledger.',
+    );
+    recordSuccess.next(new sfn.Succeed(this, 'TrainingSucceeded'));
+    const seam = props.deploy?.({
+      scope: this,
+      useCase,
+      stage: props.stage,
+      roles: { sagemaker: props.sagemakerRole },
+      encryptionKey: props.dataKey,
+      imageUri: props.imageUri,
+      failure,
+      steps: PIPELINE_STEPS,
+      functions: fns,
+    });
+    readyToDeploy.next(chainThrough([...stepsIn('deploy'), ...(seam ? [seam] : [])], recordSuccess));
 
-    const afterRegister = props.requireApproval
+    const afterPromote = props.stage.requireApproval
       ? approvalStep(this, {
-          requestApproval: fns.requestApproval,
+          requestApproval: fns.approval,
           record: fns.record,
           timeout: approvalTimeout,
           approved: readyToDeploy,
@@ -170,8 +214,12 @@ export class TrainingDefinition extends Construct {
 
     const gate = gateStep(this, {
       useCase,
-      pass: register.next(afterRegister),
-      fail: recordGateFailure.next(
+      pass: chainThrough(stepsIn('promote'), afterPromote),
+      fail: record(
+        STEP_NAMES.recordGateFailure,
+        'gate-failure',
+        'Append the rejected evaluation to the ledger.',
+      ).next(
         new sfn.Succeed(this, 'RejectedByGate', {
           comment: 'The run worked; the candidate did not clear the gate and is not registered.',
         }),
@@ -183,14 +231,6 @@ export class TrainingDefinition extends Construct {
       comment: 'Move the execution input ({useCase, trigger, reason?, cutoff?, reproduceOf?}) to $.input.',
       parameters: { input: sfn.JsonPath.entirePayload },
     });
-    this.start = sfn.Chain.start(keepInput)
-      .next(buildDataset)
-      .next(validateData)
-      .next(trainStep(this, sagemaker))
-      .next(createCandidateModelStep(this, sagemaker))
-      .next(findChampion)
-      .next(batchTransformStep(this, sagemaker))
-      .next(evaluate)
-      .next(gate);
+    this.start = chainThrough([keepInput, ...stepsIn('prepare')], gate);
   }
 }

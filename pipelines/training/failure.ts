@@ -8,11 +8,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
+import { STEP_NAMES, statePath } from '../../shared/pipeline/steps.ts';
 import { lambdaStep } from './lambda-step.ts';
 
 /** Where a caught error is kept for RecordFailure and NotifyFailure. */
-export const ERROR_PATH = '$.error';
+export const ERROR_PATH = statePath('error');
 /** Where the name of the failed step is kept. */
 export const FAILED_STEP_PATH = '$.failedStep';
 

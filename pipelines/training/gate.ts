@@ -5,16 +5,21 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
+import { STEP_NAMES, statePath } from '../../shared/pipeline/steps.ts';
 
 /** The gate as one condition: AUC floor, optional log-loss ceiling, and the regression limit. */
 export function gateCondition(gates: UseCase['gates']): sfn.Condition {
   const conditions = [
-    sfn.Condition.numberGreaterThanEquals('$.evaluation.candidate.auc', gates.minAuc),
+    sfn.Condition.numberGreaterThanEquals(statePath('evaluation', 'candidate', 'auc'), gates.minAuc),
     ...(gates.maxLogLoss === undefined
       ? []
-      : [sfn.Condition.numberLessThanEquals('$.evaluation.candidate.logLoss', gates.maxLogLoss)]),
-    sfn.Condition.numberLessThanEquals('$.evaluation.aucDrop', gates.maxAucRegression),
+      : [
+          sfn.Condition.numberLessThanEquals(
+            statePath('evaluation', 'candidate', 'logLoss'),
+            gates.maxLogLoss,
+          ),
+        ]),
+    sfn.Condition.numberLessThanEquals(statePath('evaluation', 'aucDrop'), gates.maxAucRegression),
   ];
   return sfn.Condition.and(...conditions);
 }

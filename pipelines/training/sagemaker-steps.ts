@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
+import { PIPELINE_STEPS, statePath } from '../../shared/pipeline/steps.ts';
 import type { FailurePath } from './failure.ts';
 
 /**
@@ -82,14 +82,15 @@ export function trainStep(scope: Construct, props: SageMakerStepProps): tasks.Sa
     dataSource: {
       s3DataSource: {
         s3DataType: tasks.S3DataType.S3_PREFIX,
-        s3Location: new StateS3Location(`$.dataset.channels.${channelName}`),
+        s3Location: new StateS3Location(statePath('dataset', 'channels', channelName)),
       },
     },
   });
-  const train = new tasks.SageMakerCreateTrainingJob(scope, STEP_NAMES.train, {
-    comment: "Train the candidate on the run's CSV channels (label first, no header) and wait for the job.",
+  const row = PIPELINE_STEPS.train;
+  const train = new tasks.SageMakerCreateTrainingJob(scope, row.state, {
+    comment: row.comment,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-    trainingJobName: sfn.JsonPath.stringAt('$.dataset.names.trainingJob'),
+    trainingJobName: sfn.JsonPath.stringAt(statePath('dataset', 'names', 'trainingJob')),
     role: props.role,
     algorithmSpecification: {
       trainingImage: tasks.DockerImage.fromRegistry(props.imageUri),
@@ -97,10 +98,13 @@ export function trainStep(scope: Construct, props: SageMakerStepProps): tasks.Sa
     },
     // BuildDataset resolves them (the use case's, or those a reproduce run pins) as strings with the
     // seed, and records them in the ledger; taking them from the state keeps the two identical.
-    hyperparameters: sfn.JsonPath.objectAt('$.dataset.hyperparameters') as unknown as Record<string, string>,
+    hyperparameters: sfn.JsonPath.objectAt(statePath('dataset', 'hyperparameters')) as unknown as Record<
+      string,
+      string
+    >,
     inputDataConfig: [channel('train'), channel('validation')],
     outputDataConfig: {
-      s3OutputLocation: new StateS3Location('$.dataset.trainingOutputPath'),
+      s3OutputLocation: new StateS3Location(statePath('dataset', 'trainingOutputPath')),
       encryptionKey: props.dataKey,
     },
     resourceConfig: {
@@ -114,36 +118,37 @@ export function trainStep(scope: Construct, props: SageMakerStepProps): tasks.Sa
       jobName: sfn.JsonPath.stringAt('$.TrainingJobName'),
       modelArtifacts: sfn.JsonPath.stringAt('$.ModelArtifacts.S3ModelArtifacts'),
     },
-    resultPath: '$.trained',
+    resultPath: statePath(row.result),
   });
   retryOnThrottling(train);
-  props.failure.catchFor(train, STEP_NAMES.train);
+  props.failure.catchFor(train, row.state);
   return train;
 }
 
 /** CreateCandidateModel: a SageMaker model of the trained artifacts; `$.candidate = {modelName}`. */
 export function createCandidateModelStep(scope: Construct, props: SageMakerStepProps): sfn.Chain {
-  const create = new tasks.SageMakerCreateModel(scope, STEP_NAMES.createCandidateModel, {
-    comment: 'Register the trained artifacts as a SageMaker model, for batch transform and deployment.',
-    modelName: sfn.JsonPath.stringAt('$.dataset.names.candidateModel'),
+  const row = PIPELINE_STEPS.createCandidateModel;
+  const create = new tasks.SageMakerCreateModel(scope, row.state, {
+    comment: row.comment,
+    modelName: sfn.JsonPath.stringAt(statePath('dataset', 'names', 'candidateModel')),
     primaryContainer: new tasks.ContainerDefinition({
       image: tasks.DockerImage.fromRegistry(props.imageUri),
-      modelS3Location: new StateS3Location('$.trained.modelArtifacts'),
+      modelS3Location: new StateS3Location(statePath('trained', 'modelArtifacts')),
     }),
     role: props.role,
     resultSelector: { modelArn: sfn.JsonPath.stringAt('$.ModelArn') },
-    resultPath: '$.candidate',
+    resultPath: statePath(row.result),
   });
   retryOnThrottling(create);
-  props.failure.catchFor(create, STEP_NAMES.createCandidateModel);
+  props.failure.catchFor(create, row.state);
   // A ResultSelector sees only the API response, so the model's name is added from the state.
   const named = new sfn.Pass(scope, 'CandidateModelNamed', {
-    comment: 'Keep the candidate model name next to its ARN at $.candidate.',
+    comment: `Keep the candidate model name next to its ARN at ${statePath(row.result)}.`,
     parameters: {
-      modelName: sfn.JsonPath.stringAt('$.dataset.names.candidateModel'),
-      modelArn: sfn.JsonPath.stringAt('$.candidate.modelArn'),
+      modelName: sfn.JsonPath.stringAt(statePath('dataset', 'names', 'candidateModel')),
+      modelArn: sfn.JsonPath.stringAt(statePath(row.result, 'modelArn')),
     },
-    resultPath: '$.candidate',
+    resultPath: statePath(row.result),
   });
   return create.next(named);
 }
@@ -166,7 +171,7 @@ function transformJob(
     transformInput: {
       transformDataSource: {
         s3DataSource: {
-          s3Uri: sfn.JsonPath.stringAt('$.dataset.channels.testFeatures'),
+          s3Uri: sfn.JsonPath.stringAt(statePath('dataset', 'channels', 'testFeatures')),
           s3DataType: tasks.S3DataType.S3_PREFIX,
         },
       },
@@ -176,7 +181,7 @@ function transformJob(
     transformOutput: {
       s3OutputPath: sfn.JsonPath.format(
         `{}/${which}/`,
-        sfn.JsonPath.stringAt('$.dataset.transformOutputPrefix'),
+        sfn.JsonPath.stringAt(statePath('dataset', 'transformOutputPrefix')),
       ),
       encryptionKey: props.dataKey,
       assembleWith: tasks.AssembleWith.LINE,
@@ -199,8 +204,9 @@ function transformJob(
  * Catch routes them to the failure path.
  */
 export function batchTransformStep(scope: Construct, props: SageMakerStepProps): sfn.Parallel {
-  const parallel = new sfn.Parallel(scope, STEP_NAMES.transform, {
-    comment: 'Score the held-out test split with the candidate and the champion.',
+  const row = PIPELINE_STEPS.transform;
+  const parallel = new sfn.Parallel(scope, row.state, {
+    comment: row.comment,
     resultPath: sfn.JsonPath.DISCARD,
   });
   parallel.branch(
@@ -209,8 +215,8 @@ export function batchTransformStep(scope: Construct, props: SageMakerStepProps):
       props,
       'TransformCandidate',
       'candidate',
-      '$.candidate.modelName',
-      '$.dataset.names.candidateTransform',
+      statePath('candidate', 'modelName'),
+      statePath('dataset', 'names', 'candidateTransform'),
     ),
   );
   const champion = transformJob(
@@ -218,18 +224,18 @@ export function batchTransformStep(scope: Construct, props: SageMakerStepProps):
     props,
     'TransformChampion',
     'champion',
-    '$.champion.modelName',
-    '$.dataset.names.championTransform',
+    statePath('champion', 'modelName'),
+    statePath('dataset', 'names', 'championTransform'),
   );
   parallel.branch(
     new sfn.Choice(scope, 'HasChampion', {
       comment: 'Only a use case with an approved model has a champion.',
     })
-      .when(sfn.Condition.booleanEquals('$.champion.exists', true), champion)
+      .when(sfn.Condition.booleanEquals(statePath('champion', 'exists'), true), champion)
       .otherwise(
         new sfn.Pass(scope, 'NoChampion', { comment: 'First model of the use case: nothing to compare.' }),
       ),
   );
-  props.failure.catchFor(parallel, STEP_NAMES.transform);
+  props.failure.catchFor(parallel, row.state);
   return parallel;
 }

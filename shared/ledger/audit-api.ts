@@ -10,13 +10,13 @@ import { z } from 'zod';
  * IAM policy can grant a route without a wildcard.
  */
 export const AUDIT_ROUTES = {
-  provenance: { path: '/audit/provenance', query: ['modelVersion'] },
-  incidents: { path: '/audit/incidents', query: ['modelVersion'] },
-  modelsFromDataset: { path: '/audit/dataset-models', query: ['datasetHash'] },
-  servedAt: { path: '/audit/served-at', query: ['endpointName', 'at'] },
-  events: { path: '/audit/events', query: ['from', 'to', 'limit?', 'cursor?'] },
-  verify: { path: '/audit/verify', query: ['archive?'] },
-} as const satisfies Record<string, { path: string; query: readonly string[] }>;
+  provenance: { method: 'GET', path: '/audit/provenance', query: ['modelVersion'] },
+  incidents: { method: 'GET', path: '/audit/incidents', query: ['modelVersion'] },
+  modelsFromDataset: { method: 'GET', path: '/audit/dataset-models', query: ['datasetHash'] },
+  servedAt: { method: 'GET', path: '/audit/served-at', query: ['endpointName', 'at'] },
+  events: { method: 'GET', path: '/audit/events', query: ['from', 'to', 'limit?', 'cursor?'] },
+  verify: { method: 'GET', path: '/audit/verify', query: ['archive?'] },
+} as const satisfies Record<string, { method: 'GET'; path: string; query: readonly string[] }>;
 
 /** Query parameters of `GET /audit/verify`. */
 export const VerifyParamsSchema = z.strictObject({

@@ -12,11 +12,12 @@ import { buildDataset, recordDatasetBuilt } from '../features/dataset.ts';
 import type { LedgerLocation, LedgerWriter } from '../ledger/append.ts';
 import type { Hyperparameters, S3ObjectVersion, TrainingStarted } from '../ledger/events.ts';
 import { currentVersion, downloadToFile, NULL_VERSION, putObject, s3Uri, uploadFile } from '../s3.ts';
-import { type BuildDatasetOutput, type PipelineInput, STEP_NAMES } from './contracts.ts';
+import type { BuildDatasetOutput, PipelineInput } from './contracts.ts';
 import { encodeSnapshotFile } from './encoding.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
 import { type DatasetManifestFacts, DatasetManifestFactsSchema, readManifest } from './manifest.ts';
 import { runResourceNames } from './names.ts';
+import { STEP_NAMES } from './steps.ts';
 
 /** The run to reproduce is unknown to the ledger, or belongs to another use case. */
 export class ReproduceSourceError extends NotFoundError {

@@ -3,17 +3,8 @@
  * returns, at which JSONPath. The state machine (pipelines/) and the step handlers
  * (functions/pipeline/) both code against these schemas, so they cannot drift apart.
  *
- * State layout during an execution (JSONPath, Standard workflow):
- *   $.input       PipelineInput (the execution input, kept as is)
- *   $.dataset     BuildDatasetOutput      (BuildDataset step)
- *   $.validation  ValidateDataOutput      (ValidateData step)
- *   $.trained     TrainedModel            (Train step's ResultSelector)
- *   $.candidate   { modelName }           (CreateCandidateModel step)
- *   $.champion    FindChampionOutput      (FindChampion step)
- *   $.evaluation  EvaluateOutput          (Evaluate step; the Gate Choice reads it)
- *   $.registered  RegisterOutput          (Register step)
- *   $.approval    ApprovalDecision        (Approval step, waitForTaskToken)
- *   $.error       { Error, Cause }        (any Catch, before RecordFailure)
+ * Which step writes which part of the state (`$.<part>`) is declared once, in the step table
+ * (steps.ts); the execution input sits at `$.input` and a caught error at `$.error`.
  * `runId` is always `$$.Execution.Name`.
  */
 import { z } from 'zod';
@@ -32,6 +23,12 @@ export const PipelineInputSchema = z.strictObject({
   reproduceOf: z.string().min(1).optional(),
 });
 export type PipelineInput = z.infer<typeof PipelineInputSchema>;
+
+/** The training routes: one place for their paths, for the constructs and the OpenAPI document. */
+export const TRAINING_ROUTES = {
+  startRun: { method: 'POST', path: '/training/{useCase}/runs' },
+  approval: { method: 'POST', path: '/training/runs/{runId}/approval' },
+} as const;
 
 /** Body of `POST /training/{useCase}/runs`: the execution input without what the route decides. */
 export const StartRunBodySchema = PipelineInputSchema.pick({ reason: true, cutoff: true, reproduceOf: true });
@@ -159,7 +156,7 @@ export type RecordKind = z.infer<typeof RecordKindSchema>;
 export const RecordPayloadSchema = StepPayloadSchema.extend({
   kind: RecordKindSchema,
   /**
-   * For `failure`: the state that failed (a STEP_NAMES value).
+   * For `failure`: the state that failed (a STEP_NAMES value, steps.ts).
    * @default - inferred from `$.error` and the last step output present in the state
    */
   step: z.string().min(1).optional(),
@@ -176,26 +173,6 @@ export const ApprovalBodySchema = z.strictObject({
   reason: z.string().trim().min(1).max(2000),
 });
 export type ApprovalBody = z.infer<typeof ApprovalBodySchema>;
-
-/** Names of the state machine's states, shared by the definition, the CLI and the tests. */
-export const STEP_NAMES = {
-  buildDataset: 'BuildDataset',
-  validateData: 'ValidateData',
-  train: 'Train',
-  createCandidateModel: 'CreateCandidateModel',
-  findChampion: 'FindChampion',
-  transform: 'BatchTransform',
-  evaluate: 'Evaluate',
-  gate: 'Gate',
-  recordGateFailure: 'RecordGateFailure',
-  register: 'Register',
-  approval: 'Approval',
-  recordSuccess: 'RecordSuccess',
-  recordApproval: 'RecordApproval',
-  recordFailure: 'RecordFailure',
-  notifyFailure: 'NotifyFailure',
-  failed: 'Failed',
-} as const;
 
 /** Error names the steps throw; Catch and the CLI match on them. */
 export const STEP_ERRORS = {

@@ -34,49 +34,5 @@ export const PipelineEnvSchema = z.object({
 });
 export type PipelineEnv = z.infer<typeof PipelineEnvSchema>;
 
-/** The variables of each pipeline function (what the construct must set, and nothing more). */
-export const STEP_ENV = {
-  buildDataset: PipelineEnvSchema.pick({
-    USE_CASE_CONFIG: true,
-    LEDGER_TABLE: true,
-    LEDGER_CHAIN: true,
-    LEDGER_SIGNING_KEY: true,
-    DATASETS_BUCKET: true,
-    OFFLINE_BUCKET: true,
-    ARTIFACTS_BUCKET: true,
-    IMAGE_URI: true,
-    CODE_VERSION: true,
-    CONFIG_HASH: true,
-  }),
-  validateData: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true }),
-  findChampion: PipelineEnvSchema.pick({
-    USE_CASE_CONFIG: true,
-    MODEL_PACKAGE_GROUP: true,
-    IMAGE_URI: true,
-    SAGEMAKER_ROLE_ARN: true,
-  }),
-  evaluate: PipelineEnvSchema.pick({
-    USE_CASE_CONFIG: true,
-    LEDGER_TABLE: true,
-    LEDGER_CHAIN: true,
-    LEDGER_SIGNING_KEY: true,
-  }),
-  register: PipelineEnvSchema.pick({
-    USE_CASE_CONFIG: true,
-    STAGE_REQUIRE_APPROVAL: true,
-    LEDGER_TABLE: true,
-    LEDGER_CHAIN: true,
-    LEDGER_SIGNING_KEY: true,
-    ARTIFACTS_BUCKET: true,
-    MODEL_PACKAGE_GROUP: true,
-    IMAGE_URI: true,
-  }),
-  requestApproval: PipelineEnvSchema.pick({ USE_CASE_CONFIG: true, RUN_STATE_TABLE: true, TOPIC_ARN: true }),
-  approvalApi: PipelineEnvSchema.pick({ RUN_STATE_TABLE: true }),
-  record: PipelineEnvSchema.pick({
-    USE_CASE_CONFIG: true,
-    LEDGER_TABLE: true,
-    LEDGER_CHAIN: true,
-    LEDGER_SIGNING_KEY: true,
-  }),
-} as const;
+/** The variables of the approval route's handler (the pipeline steps' are in the step table, steps.ts). */
+export const APPROVAL_API_ENV = PipelineEnvSchema.pick({ RUN_STATE_TABLE: true });

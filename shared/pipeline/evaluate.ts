@@ -8,15 +8,10 @@ import type { UseCase } from '../config/use-case.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { GateResult, ModelEvaluated } from '../ledger/events.ts';
 import { parseS3Uri, readText } from '../s3.ts';
-import {
-  type BuildDatasetOutput,
-  type EvaluateOutput,
-  type FindChampionOutput,
-  type ModelMetrics,
-  STEP_NAMES,
-} from './contracts.ts';
+import type { BuildDatasetOutput, EvaluateOutput, FindChampionOutput, ModelMetrics } from './contracts.ts';
 import { appendOnce, runEventId } from './ledger.ts';
 import { modelMetrics } from './metrics.ts';
+import { STEP_NAMES } from './steps.ts';
 
 /** Transform output or labels are not what the test split promises. */
 export class EvaluationInputError extends Error {

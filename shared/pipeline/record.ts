@@ -9,9 +9,10 @@ import type { UseCase } from '../config/use-case.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { ApprovalRecorded, TrainingCompleted, TrainingFailed } from '../ledger/events.ts';
 import { archiveContentSha256, parseS3Uri } from '../s3.ts';
-import { type RecordKind, STEP_ERRORS, STEP_NAMES } from './contracts.ts';
+import { type RecordKind, STEP_ERRORS } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { optionalStatePart, PipelineStateError, type StatePart, statePart } from './state.ts';
+import { optionalStatePart, PipelineStateError, statePart } from './state.ts';
+import { STEP_NAMES, STEP_PROGRESS } from './steps.ts';
 
 /** Longest reason the ledger accepts. */
 const MAX_REASON = 2000;
@@ -81,18 +82,6 @@ export function failureReason(error: CaughtError | undefined): string {
   return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason;
 }
 
-/** Step outputs in execution order, with the state that produces each. */
-const PROGRESS: readonly (readonly [StatePart, string])[] = [
-  ['dataset', STEP_NAMES.buildDataset],
-  ['validation', STEP_NAMES.validateData],
-  ['trained', STEP_NAMES.train],
-  ['candidate', STEP_NAMES.createCandidateModel],
-  ['champion', STEP_NAMES.findChampion],
-  ['evaluation', STEP_NAMES.evaluate],
-  ['registered', STEP_NAMES.register],
-  ['approval', STEP_NAMES.approval],
-];
-
 /** Errors only the Evaluate Lambda throws, which tell it apart from the transform before it. */
 const EVALUATE_ERRORS = new Set(['EvaluationInputError', 'MetricInputError', 'PipelineStateError']);
 
@@ -103,7 +92,7 @@ const EVALUATE_ERRORS = new Set(['EvaluationInputError', 'MetricInputError', 'Pi
  */
 export function failedStep(state: Readonly<Record<string, unknown>>, error: CaughtError | undefined): string {
   if (error?.Error === STEP_ERRORS.dataValidation) return STEP_NAMES.validateData;
-  for (const [part, step] of PROGRESS) {
+  for (const [part, step] of STEP_PROGRESS) {
     if (state[part] !== undefined && state[part] !== null) continue;
     if (part !== 'evaluation') return step;
     const lambdaError =

@@ -19,11 +19,11 @@ import {
   type FindChampionOutput,
   type RegisterOutput,
   RegisterOutputSchema,
-  STEP_NAMES,
   type TrainedModel,
 } from './contracts.ts';
 import { modelVersionOf } from './find-champion.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
+import { STEP_NAMES } from './steps.ts';
 
 /** SageMaker did not return what registration needs. */
 export class RegistrationError extends Error {

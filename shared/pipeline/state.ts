@@ -3,40 +3,15 @@
  * it needs, at the JSONPath the contract names, so a wiring mistake fails with the path in the
  * message rather than as an undefined deep inside a step.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { formatProblems, toFieldProblems } from '../validation.ts';
-import {
-  ApprovalDecisionSchema,
-  BuildDatasetOutputSchema,
-  EvaluateOutputSchema,
-  FindChampionOutputSchema,
-  PipelineInputSchema,
-  RegisterOutputSchema,
-  TrainedModelSchema,
-  ValidateDataOutputSchema,
-} from './contracts.ts';
+import { STATE_PARTS, type StatePart } from './steps.ts';
 
 /** The state lacks a part a step needs, or the part does not match its contract. */
 export class PipelineStateError extends Error {
   override readonly name: string = 'PipelineStateError';
 }
 
-/** Where each step's output sits in the state (`$.<key>`), with its schema. */
-export const STATE_PARTS = {
-  input: PipelineInputSchema,
-  dataset: BuildDatasetOutputSchema,
-  validation: ValidateDataOutputSchema,
-  trained: TrainedModelSchema,
-  candidate: z.object({ modelName: z.string().min(1) }),
-  champion: FindChampionOutputSchema,
-  evaluation: EvaluateOutputSchema,
-  registered: RegisterOutputSchema,
-  approval: ApprovalDecisionSchema,
-  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }),
-} as const;
-
-/** A part of the state. */
-export type StatePart = keyof typeof STATE_PARTS;
 /** The parsed type of a part. */
 export type StateValue<K extends StatePart> = z.infer<(typeof STATE_PARTS)[K]>;
 

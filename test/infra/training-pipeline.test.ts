@@ -10,11 +10,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app.ts';
 import { loadStage } from '../../infra/config/stage.ts';
 import { loadUseCases, validateUseCase } from '../../infra/config/use-cases.ts';
-import { PIPELINE_HANDLER_FILES } from '../../infra/constructs/training-pipeline.ts';
+import { APPROVAL_HANDLER_FILE } from '../../infra/constructs/training-pipeline/index.ts';
+import { functionId } from '../../infra/constructs/training-pipeline/step-functions.ts';
 import { TrainingDefinition, type TrainingDefinitionProps } from '../../pipelines/training/definition.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
-import { STEP_NAMES } from '../../shared/pipeline/contracts.ts';
-import { STEP_ENV } from '../../shared/pipeline/env.ts';
+import { APPROVAL_API_ENV } from '../../shared/pipeline/env.ts';
+import { LAMBDA_STEPS, STEP_ENV, STEP_NAMES } from '../../shared/pipeline/steps.ts';
 import { reportingApp, synthFindings } from './helpers.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -504,19 +505,36 @@ describe('the training pipeline resources', () => {
     const t = get('dev').service;
     const functions = Object.values(t.findResources('AWS::Lambda::Function') as Resources);
     const platform = new Set(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE']);
-    for (const [key, file] of Object.entries(PIPELINE_HANDLER_FILES) as [keyof typeof STEP_ENV, string][]) {
-      const serviceName = key === 'approvalApi' ? 'Api' : `${key.charAt(0).toUpperCase()}${key.slice(1)}`;
+    const handlers: [string, string, { shape: object }][] = [
+      ...LAMBDA_STEPS.map(([key, row]): [string, string, { shape: object }] => [
+        functionId(row.handler),
+        row.handler,
+        STEP_ENV[key],
+      ]),
+      ['Api', APPROVAL_HANDLER_FILE, APPROVAL_API_ENV],
+    ];
+    expect(handlers.map(([name]) => name).sort()).toEqual([
+      'Api',
+      'BuildDataset',
+      'Evaluate',
+      'FindChampion',
+      'Record',
+      'Register',
+      'RequestApproval',
+      'ValidateData',
+    ]);
+    for (const [serviceName, file, schema] of handlers) {
       const fn = functions.find((f) => {
         const vars = asObject(asObject(f.Properties?.Environment).Variables);
         return (
-          vars.POWERTOOLS_SERVICE_NAME === serviceName && (key !== 'approvalApi' || 'RUN_STATE_TABLE' in vars)
+          vars.POWERTOOLS_SERVICE_NAME === serviceName && (serviceName !== 'Api' || 'RUN_STATE_TABLE' in vars)
         );
       });
       expect(fn, file).toBeDefined();
       const vars = Object.keys(asObject(asObject(fn?.Properties?.Environment).Variables)).filter(
         (v) => !platform.has(v),
       );
-      const expected = Object.keys(STEP_ENV[key].shape).filter((v) => v !== 'LEDGER_CHAIN');
+      const expected = Object.keys(schema.shape).filter((v) => v !== 'LEDGER_CHAIN');
       expect(vars.sort(), file).toEqual(expected.sort());
     }
   });
@@ -599,14 +617,14 @@ describe('TrainingDefinition', () => {
       lambda.Function.fromFunctionArn(stack, name, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
     const definition = new TrainingDefinition(stack, 'Definition', {
       useCase: get('dev').useCase,
-      requireApproval: false,
+      stage: loadStage('dev'),
       functions: {
         buildDataset: fn('build'),
         validateData: fn('validate'),
         findChampion: fn('champion'),
         evaluate: fn('evaluate'),
         register: fn('register'),
-        requestApproval: fn('approval'),
+        approval: fn('approval'),
         record: fn('record'),
       },
       sagemakerRole: iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/sm'),
@@ -621,7 +639,7 @@ describe('TrainingDefinition', () => {
 
   it('runs the deployment steps between ReadyToDeploy and RecordSuccess, with their own failure route', () => {
     const definition = render({
-      deploy: (scope, failure) => {
+      deploy: ({ scope, failure }) => {
         const deploy = new sfn.Pass(scope, 'Deploy');
         const verify = new tasks.EvaluateExpression(scope, 'VerifyEndpoint', { expression: '1 + 1' });
         failure.catchFor(verify, 'VerifyEndpoint');
@@ -640,7 +658,7 @@ describe('TrainingDefinition', () => {
   it('refuses two failure routes for one step', () => {
     expect(() =>
       render({
-        deploy: (scope, failure) => {
+        deploy: ({ scope, failure }) => {
           const deploy = new tasks.EvaluateExpression(scope, 'Deploy', { expression: '1 + 1' });
           failure.catchFor(deploy, STEP_NAMES.train);
           return deploy;

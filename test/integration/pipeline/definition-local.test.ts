@@ -13,7 +13,7 @@ import type { LocalAssembly, LocalStateMachine } from '../../../infra/local/mode
 import { prepareDefinition } from '../../../infra/local/stepfunctions/definition.ts';
 import { parseResource } from '../../../infra/local/stepfunctions/integrations.ts';
 import { StepFunctionsService } from '../../../infra/local/stepfunctions/service.ts';
-import { STEP_NAMES } from '../../../shared/pipeline/contracts.ts';
+import { STEP_NAMES } from '../../../shared/pipeline/steps.ts';
 
 const assemblies: Partial<Record<'dev' | 'prod', LocalAssembly>> = {};
 const dirs: string[] = [];

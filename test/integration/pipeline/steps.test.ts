@@ -55,13 +55,13 @@ import {
   BuildDatasetOutputSchema,
   EvaluateOutputSchema,
   STEP_ERRORS,
-  STEP_NAMES,
 } from '../../../shared/pipeline/contracts.ts';
 import { evaluateStep } from '../../../shared/pipeline/evaluate.ts';
 import { findChampionStep } from '../../../shared/pipeline/find-champion.ts';
 import { runRecords } from '../../../shared/pipeline/ledger.ts';
 import { recordStep } from '../../../shared/pipeline/record.ts';
 import { registerStep } from '../../../shared/pipeline/register.ts';
+import { STEP_NAMES } from '../../../shared/pipeline/steps.ts';
 import { DataValidationError, validateDataStep } from '../../../shared/pipeline/validate-data.ts';
 import { parseS3Uri, readText } from '../../../shared/s3.ts';
 import demo from '../../../use-cases/flight-delay.ts';

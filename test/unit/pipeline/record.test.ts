@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { STEP_NAMES } from '../../../shared/pipeline/contracts.ts';
+
 import { MAX_SAGEMAKER_NAME, runResourceNames, sageMakerName } from '../../../shared/pipeline/names.ts';
 import { failedStep, failureReason } from '../../../shared/pipeline/record.ts';
+import { STEP_NAMES } from '../../../shared/pipeline/steps.ts';
 
 const lambdaCause = (errorType: string, errorMessage: string) =>
   JSON.stringify({ errorType, errorMessage, trace: ['at x'] });

@@ -10,6 +10,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
 import { functionLogDefaults, type StageConfig } from '../config/stage.ts';
+import { ConstructConfigError } from './errors.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import type { LedgerTable } from './mlops-table.ts';
 import { bucketArnFor, iam5ResourceFinding } from './nag-ids.ts';
@@ -53,7 +54,9 @@ export class Audit extends Construct {
     super(scope, id);
     // Check
     if (!props.ledger.table.tableStreamArn) {
-      throw new Error(`ledger table ${props.ledger.node.path} must have a stream for the archiver, got none`);
+      throw new ConstructConfigError(this, [
+        `ledger table ${props.ledger.node.path} must have a stream for the archiver, got none`,
+      ]);
     }
     const { stage } = props;
     const archiveArn = bucketArnFor(this, props.auditArchive, 'AuditArchive');
@@ -77,7 +80,7 @@ export class Audit extends Construct {
       },
     });
     const deadLetters = this.archiver.deadLetterQueue;
-    if (!deadLetters) throw new Error('the archiver must have a dead-letter queue');
+    if (!deadLetters) throw new ConstructConfigError(this, ['the archiver must have a dead-letter queue']);
     this.archiver.fn.addEventSource(
       new DynamoEventSource(props.ledger.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FEATURE_ROUTES } from '../../shared/features/api.ts';
+import { throwIfProblems } from './errors.ts';
 import {
   addIamRoutes,
   environmentJson,
@@ -40,13 +41,15 @@ export class FeatureStore extends Construct {
     // Check
     const featureGroups = props.useCases.flatMap((uc) => uc.featureGroups);
     const names = new Set<string>();
+    const problems: string[] = [];
     for (const g of featureGroups) {
       if (names.has(g.name))
-        throw new Error(
-          `${this.node.path}: feature group names must be unique across use cases (validateUseCases checks this first), got '${g.name}' twice`,
+        problems.push(
+          `feature group names must be unique across use cases (validateUseCases checks this first), got '${g.name}' twice`,
         );
       names.add(g.name);
     }
+    throwIfProblems(this, problems);
     const groupsJson = environmentJson(this, 'the feature group definitions', featureGroups);
 
     // Build

@@ -16,6 +16,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { functionLogDefaults, type StageConfig } from '../config/stage.ts';
+import { ConstructConfigError } from './errors.ts';
 import { MlopsFunction } from './mlops-function.ts';
 import { iam5ResourceFinding } from './nag-ids.ts';
 
@@ -56,7 +57,7 @@ export function onFileDropped(
   },
 ): events.Rule {
   const deadLetters = props.fn.deadLetterQueue;
-  if (!deadLetters) throw new Error(`${scope.node.path}/${id}: the function must have a dead-letter queue`);
+  if (!deadLetters) throw new ConstructConfigError(props.fn, ['the function must have a dead-letter queue']);
   return new events.Rule(scope, id, {
     description: props.description,
     eventPattern: {
@@ -130,9 +131,9 @@ export const MAX_ENVIRONMENT_JSON = 3000;
 export function environmentJson(scope: Construct, what: string, value: unknown): string {
   const json = JSON.stringify(value);
   if (json.length > MAX_ENVIRONMENT_JSON) {
-    throw new Error(
-      `${scope.node.path}: ${what} must fit in ${MAX_ENVIRONMENT_JSON} characters of Lambda environment, got ${json.length}`,
-    );
+    throw new ConstructConfigError(scope, [
+      `${what} must fit in ${MAX_ENVIRONMENT_JSON} characters of Lambda environment, got ${json.length}`,
+    ]);
   }
   return json;
 }

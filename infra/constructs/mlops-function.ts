@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { throwIfProblems } from './errors.ts';
 
 export interface MlopsFunctionProps {
   /** Path of the handler's TypeScript file. */
@@ -60,12 +61,14 @@ export class MlopsFunction extends Construct {
   constructor(scope: Construct, id: string, props: MlopsFunctionProps) {
     super(scope, id);
     const memorySize = props.memorySize ?? 512;
-    if (memorySize < 128 || memorySize > 10240) {
-      throw new Error(`memorySize must be between 128 and 10240 MB, got ${memorySize}`);
-    }
-    if (props.timeout.toSeconds() > 900) {
-      throw new Error(`timeout must be at most 900 seconds, got ${props.timeout.toSeconds()}`);
-    }
+    throwIfProblems(this, [
+      ...(memorySize < 128 || memorySize > 10240
+        ? [`memorySize must be between 128 and 10240 MB, got ${memorySize}`]
+        : []),
+      ...(props.timeout.toSeconds() > 900
+        ? [`timeout must be at most 900 seconds, got ${props.timeout.toSeconds()}`]
+        : []),
+    ]);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
       encryptionKey: props.encryptionKey,

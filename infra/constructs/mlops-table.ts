@@ -5,6 +5,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { LEDGER_INDEX_NAMES } from '../../shared/ledger/index-names.ts';
+import { ConstructConfigError } from './errors.ts';
 
 /** A global secondary index on string keys, projecting all attributes. */
 export interface StringIndexProps {
@@ -182,9 +183,9 @@ export class LedgerTable extends MlopsTable {
   grantAppend(grantee: iam.IGrantable): iam.Grant {
     const role = grantee.grantPrincipal;
     if (!(role instanceof iam.Role)) {
-      throw new Error(
-        `${this.node.path}: grantAppend needs an IAM role it can tag as a ledger writer, got ${role.constructor.name}`,
-      );
+      throw new ConstructConfigError(this, [
+        `grantAppend needs an IAM role it can tag as a ledger writer, got ${role.constructor.name}`,
+      ]);
     }
     const grant = iam.Grant.addToPrincipal({
       grantee,

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ConstructConfigError } from './errors.ts';
 
 /** Object Lock settings for an archive bucket. */
 export interface ObjectLockProps {
@@ -51,9 +52,9 @@ export class SecureBucket extends Construct {
       props.objectLock &&
       (props.objectLock.retentionDays < 1 || !Number.isInteger(props.objectLock.retentionDays))
     ) {
-      throw new Error(
+      throw new ConstructConfigError(this, [
         `objectLock.retentionDays must be a whole number >= 1, got ${props.objectLock.retentionDays}`,
-      );
+      ]);
     }
     const lock = props.objectLock;
     this.bucket = new s3.Bucket(this, 'Bucket', {

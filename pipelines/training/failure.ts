@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { ConstructConfigError } from '../../infra/constructs/errors.ts';
 import { STEP_NAMES, statePath } from '../../shared/pipeline/steps.ts';
 import { lambdaStep } from './lambda-step.ts';
 
@@ -90,7 +91,8 @@ export class FailurePath {
 
   /** Routes every error of `state` (the step named `step`) to the failure chain. */
   catchFor(state: CatchingState, step: string): void {
-    if (this.caught.has(step)) throw new Error(`step ${step} already has a failure route`);
+    if (this.caught.has(step))
+      throw new ConstructConfigError(this.scope, [`step ${step} already has a failure route`]);
     this.caught.add(step);
     const mark = new sfn.Pass(this.scope, `Catch${step}`, {
       comment: `Remember that ${step} failed, for RecordFailure and the notification.`,

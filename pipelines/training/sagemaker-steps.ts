@@ -10,6 +10,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { ConstructConfigError } from '../../infra/constructs/errors.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { PIPELINE_STEPS, statePath } from '../../shared/pipeline/steps.ts';
 import type { FailurePath } from './failure.ts';
@@ -65,8 +66,10 @@ function retryOnThrottling(state: sfn.TaskStateBase): void {
 }
 
 /** `ml.m5.large` → the CDK instance type the tasks render back as `ml.m5.large`. */
-function instanceType(mlType: string): ec2.InstanceType {
-  if (!mlType.startsWith('ml.')) throw new Error(`instance type must start with ml., got ${mlType}`);
+function instanceType(scope: Construct, mlType: string): ec2.InstanceType {
+  if (!mlType.startsWith('ml.')) {
+    throw new ConstructConfigError(scope, [`instance type must start with ml., got ${mlType}`]);
+  }
   return new ec2.InstanceType(mlType.slice('ml.'.length));
 }
 
@@ -109,7 +112,7 @@ export function trainStep(scope: Construct, props: SageMakerStepProps): tasks.Sa
     },
     resourceConfig: {
       instanceCount: useCase.model.instanceCount,
-      instanceType: instanceType(useCase.model.instanceType),
+      instanceType: instanceType(scope, useCase.model.instanceType),
       volumeSize: Size.gibibytes(useCase.model.volumeSizeGb),
       volumeEncryptionKey: props.dataKey,
     },
@@ -189,7 +192,7 @@ function transformJob(
     },
     transformResources: {
       instanceCount: 1,
-      instanceType: instanceType(props.useCase.model.instanceType),
+      instanceType: instanceType(scope, props.useCase.model.instanceType),
       volumeEncryptionKey: props.dataKey,
     },
     resultPath: sfn.JsonPath.DISCARD,

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app.ts';
 import { loadStage } from '../../infra/config/stage.ts';
 import { loadUseCases, validateUseCase } from '../../infra/config/use-cases.ts';
-import { APPROVAL_HANDLER_FILE } from '../../infra/constructs/training-pipeline/index.ts';
+import { ConstructConfigError } from '../../infra/constructs/errors.ts';
+import { APPROVAL_HANDLER_FILE, TrainingPipeline } from '../../infra/constructs/training-pipeline/index.ts';
 import { functionId } from '../../infra/constructs/training-pipeline/step-functions.ts';
 import { TrainingDefinition, type TrainingDefinitionProps } from '../../pipelines/training/definition.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
@@ -676,6 +680,55 @@ describe('TrainingDefinition', () => {
 });
 
 describe('TrainingPipeline checks', () => {
+  it('reports every problem of its props at once, under its construct path', async () => {
+    // Prepare: a region-agnostic stack, a use case named runs, and a folder without handlers.
+    const [demo] = await loadUseCases();
+    const runs = validateUseCase(
+      {
+        ...demo,
+        featureGroups: demo?.featureGroups.map((g) => ({ ...g, name: `${g.name}-r` })),
+        name: 'runs',
+      },
+      'test',
+    );
+    const stack = new Stack(new App(), 'Checks');
+    const emptyDir = mkdtempSync(join(tmpdir(), 'no-handlers-'));
+    // The checks run before any other prop is read.
+    const unread = undefined as never;
+
+    // Act
+    let caught: unknown;
+    try {
+      new TrainingPipeline(stack, 'Training-runs', {
+        useCase: runs,
+        stage: loadStage('dev'),
+        functionsDir: emptyDir,
+        encryptionKey: unread,
+        ledger: unread,
+        datasetsBucket: unread,
+        offlineBucket: unread,
+        artifactsBucket: unread,
+        runState: unread,
+        api: unread,
+      });
+    } catch (error) {
+      caught = error;
+    }
+
+    // Assess
+    expect(caught).toBeInstanceOf(ConstructConfigError);
+    const error = caught as ConstructConfigError;
+    expect(error.path).toBe('Checks/Training-runs');
+    expect(error.problems).toEqual([
+      expect.stringMatching(
+        /^needs a stack with an explicit region \(image URIs are regional\), got \$\{Token/,
+      ),
+      "use case name 'runs' collides with the /training/runs approval route; rename it",
+      ...LAMBDA_STEPS.map(([, row]) => `pipeline handler ${row.handler} is missing from ${emptyDir}`),
+    ]);
+    expect(error.message).toMatch(/^Checks\/Training-runs: 9 problems:\n {2}- needs a stack/);
+  });
+
   it('refuses a use case named runs, whose route would collide with the approval route', async () => {
     const [demo] = await loadUseCases();
     const runs = validateUseCase(

@@ -8,7 +8,7 @@ import { CreateModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type ApiGateway, startApiGateway } from './apigateway.ts';
-import { loadAssembly } from './assembly.ts';
+import { loadAssembly } from './assembly/index.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';

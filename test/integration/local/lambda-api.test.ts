@@ -17,7 +17,7 @@ import { GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiGateway, LOCAL_USER_ARN, startApiGateway } from '../../../infra/local/apigateway.ts';
-import { loadAssembly } from '../../../infra/local/assembly.ts';
+import { loadAssembly } from '../../../infra/local/assembly/index.ts';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from '../../../infra/local/engines/dynamodb.ts';

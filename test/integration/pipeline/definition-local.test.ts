@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../../infra/cli/local.ts';
-import { loadAssembly } from '../../../infra/local/assembly.ts';
+import { loadAssembly } from '../../../infra/local/assembly/index.ts';
 import type { LocalAssembly, LocalStateMachine } from '../../../infra/local/model.ts';
 import { prepareDefinition } from '../../../infra/local/stepfunctions/definition.ts';
 import { parseResource } from '../../../infra/local/stepfunctions/integrations.ts';

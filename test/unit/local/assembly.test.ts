@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAssembly, TemplateResolutionError } from '../../../infra/local/assembly.ts';
+import { loadAssembly, TemplateResolutionError } from '../../../infra/local/assembly/index.ts';
 import type { LocalAssembly } from '../../../infra/local/model.ts';
 import { synthFixtureApp } from '../../fixtures/local-app/app.ts';
 

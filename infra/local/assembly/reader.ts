@@ -1,0 +1,497 @@
+/**
+ * Turns the resolved stack templates of a cloud assembly into the local resource model, one
+ * resource kind at a time (functions, tables, state machines, schedules, event rules, stream
+ * mappings, REST and HTTP routes), collecting a warning for each resource the local cloud skips.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  LocalEventRule,
+  LocalFunction,
+  LocalIndex,
+  LocalKey,
+  LocalObjectLock,
+  LocalResourceRef,
+  LocalRoute,
+  LocalSchedule,
+  LocalStateMachine,
+  LocalStreamMapping,
+  LocalTable,
+} from '../model.ts';
+import { AssemblyReadError, type AssetIndex } from './manifest.ts';
+import {
+  type CfnResource,
+  hash,
+  isObject,
+  type JsonObject,
+  type JsonValue,
+  type StackInfo,
+  TemplateResolutionError,
+  type TemplateResolver,
+} from './resolver.ts';
+
+/** A literal string property of a resource (KeySpec, KeyUsage: never intrinsics in practice). */
+export function stringProperty(resource: CfnResource | undefined, name: string): string | undefined {
+  const value = resource?.Properties?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A bucket's Object Lock default retention, when it has Object Lock on with one. */
+export function objectLockOf(resource: CfnResource | undefined): { objectLock?: LocalObjectLock } {
+  const props = resource?.Properties;
+  if (props?.ObjectLockEnabled !== true) return {};
+  const config = props.ObjectLockConfiguration;
+  const rule = isObject(config) && isObject(config.Rule) ? config.Rule : undefined;
+  const retention = rule && isObject(rule.DefaultRetention) ? rule.DefaultRetention : undefined;
+  const mode = retention?.Mode === 'COMPLIANCE' ? 'COMPLIANCE' : 'GOVERNANCE';
+  const days =
+    typeof retention?.Days === 'number'
+      ? retention.Days
+      : typeof retention?.Years === 'number'
+        ? retention.Years * 365
+        : 0;
+  // Object Lock without a default retention protects nothing until an object gets its own.
+  return days > 0 ? { objectLock: { mode, days } } : {};
+}
+
+/** Whether a bucket resource sends its events to EventBridge. */
+export function eventBridgeEnabled(resource: CfnResource | undefined): boolean {
+  const config = resource?.Properties?.NotificationConfiguration;
+  const eb = isObject(config) ? config.EventBridgeConfiguration : undefined;
+  return isObject(eb) && eb.EventBridgeEnabled === true;
+}
+
+/** Turns the resolved templates into the local model, one resource kind at a time. */
+export class AssemblyReader {
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly resolver: TemplateResolver,
+    private readonly stacks: readonly StackInfo[],
+    private readonly assets: AssetIndex,
+  ) {}
+
+  /** Resources of the given types whose Condition (if any) holds. */
+  private each(types: readonly string[]): { stack: StackInfo; id: string; resource: CfnResource }[] {
+    const out: { stack: StackInfo; id: string; resource: CfnResource }[] = [];
+    for (const stack of this.stacks) {
+      for (const [id, resource] of Object.entries(stack.resources)) {
+        if (!types.includes(resource.Type)) continue;
+        if (resource.Condition !== undefined && !this.resolver.condition(stack, id, resource.Condition))
+          continue;
+        out.push({ stack, id, resource });
+      }
+    }
+    return out;
+  }
+
+  private props(stack: StackInfo, id: string, resource: CfnResource): JsonObject {
+    const out = this.resolver.resolve(stack, id, resource.Properties ?? {});
+    return isObject(out) ? out : {};
+  }
+
+  /** Resources of one type as `LocalResourceRef`s, with the attributes `more` reads. */
+  simple<T extends { arn: string }>(
+    type: string,
+    more: (stack: StackInfo, id: string) => T,
+  ): (Omit<LocalResourceRef, 'arn'> & T)[] {
+    return this.each([type]).map(({ stack, id }) => ({
+      stack: stack.name,
+      logicalId: id,
+      name: this.resolver.physicalName(stack, id),
+      ...more(stack, id),
+    }));
+  }
+
+  functions(): LocalFunction[] {
+    const out: LocalFunction[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::Lambda::Function'])) {
+      const p = this.props(stack, id, resource);
+      const name = this.resolver.physicalName(stack, id);
+      const code = isObject(p.Code) ? p.Code : {};
+      let codeDir: string | undefined;
+      if (typeof code.S3Key === 'string') {
+        codeDir = this.assets.byObjectKey.get(code.S3Key);
+        if (codeDir === undefined) {
+          throw new AssemblyReadError(
+            `${stack.name}/${id}: Code.S3Key ${code.S3Key} matches no asset in the assembly's *.assets.json`,
+          );
+        }
+      } else if (typeof code.ZipFile === 'string') {
+        codeDir = join(tmpdir(), 'mlops-local-inline', hash(code.ZipFile).slice(0, 16));
+        mkdirSync(codeDir, { recursive: true });
+        writeFileSync(join(codeDir, 'index.js'), code.ZipFile);
+      } else {
+        this.warnings.push(
+          `${stack.name}/${id}: container-image or external code is not run locally; skipped`,
+        );
+        continue;
+      }
+      const variables =
+        isObject(p.Environment) && isObject(p.Environment.Variables) ? p.Environment.Variables : {};
+      const environment: Record<string, string> = {};
+      for (const [k, v] of Object.entries(variables)) {
+        environment[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      }
+      const logging = isObject(p.LoggingConfig) ? p.LoggingConfig : {};
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        name,
+        arn: this.resolver.attribute(stack, id, 'Arn'),
+        codeDir,
+        handler: typeof p.Handler === 'string' ? p.Handler : 'index.handler',
+        runtime: typeof p.Runtime === 'string' ? p.Runtime : 'nodejs22.x',
+        timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
+        memoryMb: typeof p.MemorySize === 'number' ? p.MemorySize : 128,
+        environment,
+        description: typeof p.Description === 'string' ? p.Description : undefined,
+        logGroupName: typeof logging.LogGroup === 'string' ? logging.LogGroup : `/aws/lambda/${name}`,
+      });
+    }
+    return out;
+  }
+
+  tables(): LocalTable[] {
+    return this.each(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']).map(
+      ({ stack, id, resource }) => {
+        const p = this.props(stack, id, resource);
+        const types = new Map<string, LocalKey['type']>();
+        for (const a of Array.isArray(p.AttributeDefinitions) ? p.AttributeDefinitions : []) {
+          if (isObject(a) && typeof a.AttributeName === 'string' && typeof a.AttributeType === 'string') {
+            types.set(a.AttributeName, a.AttributeType === 'N' ? 'N' : a.AttributeType === 'B' ? 'B' : 'S');
+          }
+        }
+        const keys = (schema: JsonValue | undefined): { partitionKey: LocalKey; sortKey?: LocalKey } => {
+          const list = Array.isArray(schema) ? schema.filter(isObject) : [];
+          const key = (type: string): LocalKey | undefined => {
+            const entry = list.find((k) => k.KeyType === type);
+            if (entry === undefined || typeof entry.AttributeName !== 'string') return undefined;
+            const attrType = types.get(entry.AttributeName);
+            if (attrType === undefined) {
+              throw new TemplateResolutionError(
+                `${stack.name}/${id}: key ${entry.AttributeName} has no AttributeDefinitions entry`,
+              );
+            }
+            return { name: entry.AttributeName, type: attrType };
+          };
+          const partitionKey = key('HASH');
+          if (partitionKey === undefined)
+            throw new TemplateResolutionError(`${stack.name}/${id}: no HASH key`);
+          const sortKey = key('RANGE');
+          return sortKey === undefined ? { partitionKey } : { partitionKey, sortKey };
+        };
+        const indexes = (list: JsonValue | undefined): LocalIndex[] =>
+          (Array.isArray(list) ? list.filter(isObject) : []).map((ix) => {
+            const projection = isObject(ix.Projection) ? ix.Projection : {};
+            const type = projection.ProjectionType;
+            return {
+              name: String(ix.IndexName),
+              ...keys(ix.KeySchema),
+              projectionType: type === 'KEYS_ONLY' || type === 'INCLUDE' ? type : 'ALL',
+              nonKeyAttributes: Array.isArray(projection.NonKeyAttributes)
+                ? projection.NonKeyAttributes.map(String)
+                : undefined,
+            };
+          });
+        const ttl = isObject(p.TimeToLiveSpecification) ? p.TimeToLiveSpecification : {};
+        const stream = isObject(p.StreamSpecification) ? p.StreamSpecification : {};
+        const name = this.resolver.physicalName(stack, id);
+        return {
+          stack: stack.name,
+          logicalId: id,
+          name,
+          arn: this.resolver.attribute(stack, id, 'Arn'),
+          ...keys(p.KeySchema),
+          indexes: indexes(p.GlobalSecondaryIndexes),
+          localIndexes: indexes(p.LocalSecondaryIndexes),
+          ttlAttribute:
+            ttl.Enabled === true && typeof ttl.AttributeName === 'string' ? ttl.AttributeName : undefined,
+          streamViewType: typeof stream.StreamViewType === 'string' ? stream.StreamViewType : undefined,
+        };
+      },
+    );
+  }
+
+  stateMachines(): LocalStateMachine[] {
+    return this.each(['AWS::StepFunctions::StateMachine']).map(({ stack, id, resource }) => {
+      const raw = resource.Properties ?? {};
+      let definition: string;
+      if (raw.DefinitionString !== undefined) {
+        definition = this.resolver.string(stack, id, raw.DefinitionString);
+      } else if (raw.Definition !== undefined) {
+        definition = JSON.stringify(this.resolver.resolve(stack, id, raw.Definition));
+      } else if (raw.DefinitionS3Location !== undefined) {
+        const location = this.resolver.resolve(stack, id, raw.DefinitionS3Location);
+        const key = isObject(location) ? location.Key : undefined;
+        const file = typeof key === 'string' ? this.assets.byObjectKey.get(key) : undefined;
+        if (file === undefined) {
+          throw new AssemblyReadError(`${stack.name}/${id}: DefinitionS3Location matches no file asset`);
+        }
+        definition = readFileSync(file, 'utf8');
+      } else {
+        throw new AssemblyReadError(`${stack.name}/${id}: the state machine has no definition`);
+      }
+      const substitutions = this.resolver.resolve(stack, id, raw.DefinitionSubstitutions ?? {});
+      if (isObject(substitutions)) {
+        definition = definition.replace(/\$\{([^}]+)\}/g, (whole, key: string) => {
+          const v = substitutions[key];
+          return v === undefined ? whole : typeof v === 'string' ? v : JSON.stringify(v);
+        });
+      }
+      try {
+        JSON.parse(definition);
+      } catch (e) {
+        throw new AssemblyReadError(
+          `${stack.name}/${id}: the resolved definition is not JSON (${e instanceof Error ? e.message : String(e)})`,
+        );
+      }
+      const type = raw.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
+      return {
+        stack: stack.name,
+        logicalId: id,
+        name: this.resolver.physicalName(stack, id),
+        arn: this.resolver.attribute(stack, id, 'Arn'),
+        definition,
+        type,
+      };
+    });
+  }
+
+  schedules(): LocalSchedule[] {
+    const out: LocalSchedule[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::Events::Rule', 'AWS::Scheduler::Schedule'])) {
+      const p = this.props(stack, id, resource);
+      const expression = p.ScheduleExpression;
+      // Event-pattern rules are read by eventRules().
+      if (typeof expression !== 'string') continue;
+      const targets = resource.Type === 'AWS::Scheduler::Schedule' ? [p.Target] : p.Targets;
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        name: this.resolver.physicalName(stack, id),
+        arn:
+          resource.Type === 'AWS::Events::Rule'
+            ? this.resolver.attribute(stack, id, 'Arn')
+            : this.resolver.arn('scheduler', `schedule/default/${this.resolver.physicalName(stack, id)}`),
+        expression,
+        enabled: p.State === undefined || p.State === 'ENABLED',
+        targets: (Array.isArray(targets) ? targets.filter(isObject) : []).map((t) => ({
+          arn: String(t.Arn),
+          input: typeof t.Input === 'string' ? t.Input : undefined,
+        })),
+      });
+    }
+    return out;
+  }
+
+  eventRules(): LocalEventRule[] {
+    const out: LocalEventRule[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::Events::Rule'])) {
+      const p = this.props(stack, id, resource);
+      if (!isObject(p.EventPattern)) continue;
+      if (p.EventBusName !== undefined && p.EventBusName !== 'default') {
+        this.warnings.push(`${stack.name}/${id}: only the default event bus is emulated; skipped`);
+        continue;
+      }
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        name: this.resolver.physicalName(stack, id),
+        arn: this.resolver.attribute(stack, id, 'Arn'),
+        pattern: p.EventPattern,
+        enabled: p.State === undefined || p.State === 'ENABLED',
+        targets: (Array.isArray(p.Targets) ? p.Targets.filter(isObject) : []).map((t) => ({
+          arn: String(t.Arn),
+          input: typeof t.Input === 'string' ? t.Input : undefined,
+        })),
+      });
+    }
+    return out;
+  }
+
+  streamMappings(): LocalStreamMapping[] {
+    const out: LocalStreamMapping[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::Lambda::EventSourceMapping'])) {
+      const p = this.props(stack, id, resource);
+      const source = String(p.EventSourceArn ?? '');
+      const table = /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\//.exec(source)?.[1];
+      if (!table) {
+        this.warnings.push(
+          `${stack.name}/${id}: only DynamoDB stream event sources are emulated, got ${source}; skipped`,
+        );
+        continue;
+      }
+      const fn = String(p.FunctionName ?? '');
+      const known = this.functionsCache().find((f) => f.arn === fn || f.name === fn);
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        functionArn: known?.arn ?? fn,
+        tableName: table,
+        batchSize: typeof p.BatchSize === 'number' ? p.BatchSize : 100,
+        startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+        enabled: p.Enabled !== false,
+        bisectOnError: p.BisectBatchOnFunctionError === true,
+        maxRetries: typeof p.MaximumRetryAttempts === 'number' ? p.MaximumRetryAttempts : -1,
+      });
+    }
+    return out;
+  }
+
+  private functionList: LocalFunction[] | undefined;
+  private functionsCache(): LocalFunction[] {
+    this.functionList ??= this.functions();
+    return this.functionList;
+  }
+
+  /** Lambda ARN out of `arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations`. */
+  private lambdaArnOfUri(uri: string): string | undefined {
+    if (uri.startsWith('arn:aws:lambda:')) return uri;
+    return /:lambda:path\/[^/]+\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
+  }
+
+  restRoutes(): LocalRoute[] {
+    const apis = new Map<string, { stack: StackInfo; id: string; binaryMediaTypes: string[] }>();
+    for (const { stack, id, resource } of this.each(['AWS::ApiGateway::RestApi'])) {
+      const p = this.props(stack, id, resource);
+      const types = Array.isArray(p.BinaryMediaTypes) ? p.BinaryMediaTypes.map(String) : [];
+      // CloudFormation spells `/` as `~1` in binary media types.
+      apis.set(this.resolver.ref(stack, id), {
+        stack,
+        id,
+        binaryMediaTypes: types.map((t) => t.replace('~1', '/')),
+      });
+    }
+    const parents = new Map<string, { parent: string; part: string }>();
+    const roots = new Set<string>();
+    for (const { stack, id } of apis.values())
+      roots.add(this.resolver.attribute(stack, id, 'RootResourceId'));
+    for (const { stack, id, resource } of this.each(['AWS::ApiGateway::Resource'])) {
+      const p = this.props(stack, id, resource);
+      parents.set(this.resolver.ref(stack, id), { parent: String(p.ParentId), part: String(p.PathPart) });
+    }
+    const pathOf = (resourceId: string, depth = 0): string => {
+      if (roots.has(resourceId)) return '';
+      const node = parents.get(resourceId);
+      if (node === undefined || depth > 64) {
+        throw new TemplateResolutionError(`API Gateway resource ${resourceId} is not in any RestApi tree`);
+      }
+      return `${pathOf(node.parent, depth + 1)}/${node.part}`;
+    };
+    const stages = new Map<string, string[]>();
+    const addStage = (apiId: JsonValue | undefined, stage: JsonValue | undefined) => {
+      if (typeof apiId !== 'string' || typeof stage !== 'string') return;
+      const list = stages.get(apiId) ?? [];
+      if (!list.includes(stage)) list.push(stage);
+      stages.set(apiId, list);
+    };
+    for (const { stack, id, resource } of this.each([
+      'AWS::ApiGateway::Stage',
+      'AWS::ApiGateway::Deployment',
+    ])) {
+      const p = this.props(stack, id, resource);
+      addStage(p.RestApiId, p.StageName);
+    }
+    const out: LocalRoute[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::ApiGateway::Method'])) {
+      const p = this.props(stack, id, resource);
+      const apiId = String(p.RestApiId);
+      const api = apis.get(apiId);
+      const integration = isObject(p.Integration) ? p.Integration : {};
+      const uri = typeof integration.Uri === 'string' ? integration.Uri : '';
+      const functionArn = this.lambdaArnOfUri(uri);
+      if (api === undefined || integration.Type !== 'AWS_PROXY' || functionArn === undefined) {
+        this.warnings.push(
+          `${stack.name}/${id}: only Lambda proxy integrations are served locally (got ${String(integration.Type)}); skipped`,
+        );
+        continue;
+      }
+      const path = pathOf(String(p.ResourceId)) || '/';
+      const auth = p.AuthorizationType;
+      const authorization =
+        auth === 'AWS_IAM' || auth === 'COGNITO_USER_POOLS' || auth === 'CUSTOM' ? auth : 'NONE';
+      const stageNames = stages.get(apiId) ?? [];
+      if (stageNames.length === 0) this.warnings.push(`${stack.name}/${id}: the API has no stage; skipped`);
+      for (const stageName of stageNames) {
+        out.push({
+          stack: stack.name,
+          apiLogicalId: api.id,
+          apiKind: 'rest',
+          apiId,
+          stageName,
+          method: String(p.HttpMethod).toUpperCase(),
+          path,
+          authorization,
+          functionArn,
+          payloadFormatVersion: '1.0',
+          binaryMediaTypes: api.binaryMediaTypes,
+        });
+      }
+    }
+    return out;
+  }
+
+  httpRoutes(): LocalRoute[] {
+    const apis = new Map<string, { stack: StackInfo; id: string }>();
+    for (const { stack, id, resource } of this.each(['AWS::ApiGatewayV2::Api'])) {
+      const p = this.props(stack, id, resource);
+      if (p.ProtocolType !== 'HTTP') {
+        this.warnings.push(
+          `${stack.name}/${id}: ${String(p.ProtocolType)} APIs are not served locally; skipped`,
+        );
+        continue;
+      }
+      apis.set(this.resolver.ref(stack, id), { stack, id });
+    }
+    if (apis.size === 0) return [];
+    const integrations = new Map<string, { functionArn?: string; version: '1.0' | '2.0' }>();
+    for (const { stack, id, resource } of this.each(['AWS::ApiGatewayV2::Integration'])) {
+      const p = this.props(stack, id, resource);
+      const uri = typeof p.IntegrationUri === 'string' ? p.IntegrationUri : '';
+      integrations.set(this.resolver.ref(stack, id), {
+        functionArn: p.IntegrationType === 'AWS_PROXY' ? this.lambdaArnOfUri(uri) : undefined,
+        version: p.PayloadFormatVersion === '1.0' ? '1.0' : '2.0',
+      });
+    }
+    const stages = new Map<string, string[]>();
+    for (const { stack, id, resource } of this.each(['AWS::ApiGatewayV2::Stage'])) {
+      const p = this.props(stack, id, resource);
+      const apiId = String(p.ApiId);
+      stages.set(apiId, [...(stages.get(apiId) ?? []), String(p.StageName)]);
+    }
+    const out: LocalRoute[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::ApiGatewayV2::Route'])) {
+      const p = this.props(stack, id, resource);
+      const apiId = String(p.ApiId);
+      const api = apis.get(apiId);
+      const target = typeof p.Target === 'string' ? p.Target.replace(/^integrations\//, '') : '';
+      const integration = integrations.get(target);
+      if (api === undefined || integration?.functionArn === undefined) {
+        this.warnings.push(`${stack.name}/${id}: only Lambda proxy integrations are served locally; skipped`);
+        continue;
+      }
+      const routeKey = String(p.RouteKey);
+      const [method = 'ANY', path = '/{proxy+}'] = routeKey === '$default' ? [] : routeKey.split(' ');
+      const auth = p.AuthorizationType;
+      const authorization = auth === 'AWS_IAM' || auth === 'JWT' || auth === 'CUSTOM' ? auth : 'NONE';
+      for (const stageName of stages.get(apiId) ?? ['$default']) {
+        out.push({
+          stack: stack.name,
+          apiLogicalId: api.id,
+          apiKind: 'http',
+          apiId,
+          stageName,
+          method: method.toUpperCase(),
+          path,
+          authorization,
+          functionArn: integration.functionArn,
+          routeKey,
+          payloadFormatVersion: integration.version,
+        });
+      }
+    }
+    return out;
+  }
+}

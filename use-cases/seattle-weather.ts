@@ -42,8 +42,9 @@ export default defineUseCase({
     },
   ],
   label: { name: 'rainTomorrow', type: 'binary', description: 'precipitation > 0 mm on the next day' },
+  // The container version (1.7-1), the seed (42) and the decision threshold (0.5) are the defaults.
   model: {
-    algorithm: { kind: 'xgboost', version: '1.7-1' },
+    algorithm: { kind: 'xgboost' },
     hyperparameters: {
       objective: 'binary:logistic',
       num_round: 60,
@@ -51,12 +52,11 @@ export default defineUseCase({
       eta: 0.2,
       eval_metric: 'auc',
     },
-    seed: 42,
     instanceType: 'ml.m5.large',
     maxRuntimeSeconds: 3600,
   },
   dataQuality: { minRows: 1000, maxMissingRate: 0.2, minPositiveRate: 0.2, maxPositiveRate: 0.8 },
-  gates: { minAuc: 0.6, maxLogLoss: 0.7, maxAucRegression: 0.02, threshold: 0.5 },
+  gates: { minAuc: 0.6, maxLogLoss: 0.7, maxAucRegression: 0.02 },
   deployment: {
     mode: 'serverless',
     memorySizeMb: 2048,

@@ -120,6 +120,11 @@ function datasetFromUri(uri: string): { namespace: string; name: string } {
   return m?.[1] ? { namespace: m[1], name: m[2] || '/' } : { namespace: 'mlops', name: uri };
 }
 
+/** The named fields of an event, in the order given: the facets that copy event fields as they are. */
+function pick<E extends object, K extends keyof E>(event: E, ...keys: readonly K[]): Pick<E, K> {
+  return Object.fromEntries(keys.map((k) => [k, event[k]])) as Pick<E, K>;
+}
+
 /** Converts one ledger record to a RunEvent. */
 export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {}): OpenLineageRunEvent {
   const producer = options.producer ?? DEFAULT_OPENLINEAGE_PRODUCER;
@@ -211,29 +216,19 @@ export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {
       });
       break;
     case 'ApprovalRecorded':
-      facets.mlops_approval = facet('ApprovalRunFacet', {
-        approver: event.approver,
-        decision: event.decision,
-        reason: event.reason,
-      });
+      facets.mlops_approval = facet('ApprovalRunFacet', pick(event, 'approver', 'decision', 'reason'));
       break;
     case 'MonitoringReport':
-      facets.mlops_driftDecision = facet('DriftDecisionRunFacet', {
-        decision: event.decision,
-        driftedShare: event.driftedShare,
-        sampleSize: event.sampleSize,
-        window: event.window,
-        features: event.features,
-      });
+      facets.mlops_driftDecision = facet(
+        'DriftDecisionRunFacet',
+        pick(event, 'decision', 'driftedShare', 'sampleSize', 'window', 'features'),
+      );
       if (event.quality) facets.mlops_metrics = facet('MetricsRunFacet', { metrics: event.quality });
       break;
     case 'DriftDetected':
       facets.mlops_driftDecision = facet('DriftDecisionRunFacet', {
         decision: 'drift',
-        driftedShare: event.driftedShare,
-        threshold: event.threshold,
-        window: event.window,
-        driftedFeatures: event.driftedFeatures,
+        ...pick(event, 'driftedShare', 'threshold', 'window', 'driftedFeatures'),
       });
       break;
     case 'DeploymentRolledBack':
@@ -243,11 +238,7 @@ export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {
       });
       break;
     case 'IncidentOpened':
-      facets.mlops_incident = facet('IncidentRunFacet', {
-        incidentId: event.incidentId,
-        severity: event.severity,
-        summary: event.summary,
-      });
+      facets.mlops_incident = facet('IncidentRunFacet', pick(event, 'incidentId', 'severity', 'summary'));
       break;
     case 'RetrainingTriggered':
       facets.mlops_retraining = facet('RetrainingRunFacet', {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -20,22 +20,21 @@ import {
   ListEndpointsCommand,
   ListModelPackagesCommand,
   ResourceInUse,
-  SageMakerClient,
+  type SageMakerClient,
   StopTrainingJobCommand,
   UpdateEndpointCommand,
   UpdateModelPackageCommand,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
-import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
+import { LOCAL_ACCOUNT } from '../../../infra/local/engines/credentials.ts';
 import {
   AlgorithmError,
   type LocalAlgorithm,
   type SageMakerEmulator,
-  startSageMaker,
 } from '../../../infra/local/sagemaker/index.ts';
+import { type SageMakerRig, startSageMakerRig } from '../../support/sagemaker.ts';
 import { until } from '../../support/until.ts';
 
 const BUCKET = 'ml-data';
@@ -53,7 +52,7 @@ const stubbornAlgorithm: LocalAlgorithm = {
 };
 
 describe('local SageMaker emulator', () => {
-  let s3Engine: S3Engine;
+  let rig: SageMakerRig;
   let emulator: SageMakerEmulator;
   let sm: SageMakerClient;
   let runtime: SageMakerRuntimeClient;
@@ -104,22 +103,11 @@ describe('local SageMaker emulator', () => {
   }
 
   beforeAll(async () => {
-    s3Engine = await startS3();
-    emulator = await startSageMaker({
-      s3Endpoint: s3Engine.endpoint,
+    rig = await startSageMakerRig({
       placement,
       algorithms: [{ image: 'local/stubborn', algorithm: stubbornAlgorithm }],
     });
-    const clientConfig = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-    sm = new SageMakerClient({ ...clientConfig, endpoint: emulator.endpoint });
-    runtime = new SageMakerRuntimeClient({ ...clientConfig, endpoint: emulator.runtimeEndpoint });
-    s3 = new S3Client({
-      ...clientConfig,
-      endpoint: s3Engine.endpoint,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    ({ emulator, sm, runtime, s3 } = rig);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'train/part-1.csv', Body: 'a,1\nb,2\nc,3\n' }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'train/sub/part-2.csv', Body: 'd,4\ne,5' }));
@@ -129,11 +117,7 @@ describe('local SageMaker emulator', () => {
   });
 
   afterAll(async () => {
-    sm?.destroy();
-    runtime?.destroy();
-    s3?.destroy();
-    await emulator?.stop();
-    await s3Engine?.stop();
+    await rig?.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -18,13 +18,12 @@ import {
   CreateTrainingJobCommand,
   DescribeEndpointCommand,
   DescribeTrainingJobCommand,
-  SageMakerClient,
+  type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
-import { type S3Engine, startS3 } from '../../../infra/local/engines/s3.ts';
+import { LOCAL_ACCOUNT } from '../../../infra/local/engines/credentials.ts';
 import { AlgorithmError } from '../../../infra/local/sagemaker/algorithm.ts';
 import {
   createXgboostAlgorithm,
@@ -40,7 +39,6 @@ import {
   type XgboostEngine,
   XgboostPayloadError,
 } from '../../../infra/local/sagemaker/algorithms/xgboost.ts';
-import { type SageMakerEmulator, startSageMaker } from '../../../infra/local/sagemaker/index.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import {
   parseXgboostJson,
@@ -48,6 +46,7 @@ import {
   parseXgboostModel,
 } from '../../../shared/models/xgboost-model.ts';
 import { predict, XgboostFeatureCountError } from '../../../shared/models/xgboost-scorer.ts';
+import { type SageMakerRig, startSageMakerRig } from '../../support/sagemaker.ts';
 import { until } from '../../support/until.ts';
 
 const run = promisify(execFile);
@@ -554,29 +553,17 @@ describe('XGBoost through the local SageMaker emulator', () => {
   const BUCKET = 'xgb-data';
   const ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/sagemaker`;
   const IMAGE = xgboostImageUri('us-east-1');
-  let s3Engine: S3Engine;
-  let emulator: SageMakerEmulator;
+  let rig: SageMakerRig;
   let sm: SageMakerClient;
   let runtime: SageMakerRuntimeClient;
   let s3: S3Client;
 
   beforeAll(async () => {
-    s3Engine = await startS3();
-    emulator = await startSageMaker({
-      s3Endpoint: s3Engine.endpoint,
+    rig = await startSageMakerRig({
       placement: { region: 'us-east-1', account: LOCAL_ACCOUNT },
       algorithms: [{ image: XGBOOST_IMAGE_REPOSITORY, algorithm: createXgboostAlgorithm() }],
     });
-    const clientConfig = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-    sm = new SageMakerClient({ ...clientConfig, endpoint: emulator.endpoint });
-    runtime = new SageMakerRuntimeClient({ ...clientConfig, endpoint: emulator.runtimeEndpoint });
-    s3 = new S3Client({
-      ...clientConfig,
-      endpoint: s3Engine.endpoint,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    ({ sm, runtime, s3 } = rig);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(
       new PutObjectCommand({
@@ -595,11 +582,7 @@ describe('XGBoost through the local SageMaker emulator', () => {
   });
 
   afterAll(async () => {
-    sm?.destroy();
-    runtime?.destroy();
-    s3?.destroy();
-    await emulator?.stop();
-    await s3Engine?.stop();
+    await rig?.stop();
   });
 
   it('trains from the built-in image URI, deploys, and answers InvokeEndpoint with probabilities', async () => {

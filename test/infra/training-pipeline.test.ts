@@ -679,18 +679,19 @@ describe('TrainingDefinition', () => {
   });
 });
 
+/** The demo use case renamed `runs` (its feature groups renamed too, so they stay unique). */
+async function useCaseNamedRuns(): Promise<UseCase> {
+  const [demo] = await loadUseCases();
+  return validateUseCase(
+    { ...demo, featureGroups: demo?.featureGroups.map((g) => ({ ...g, name: `${g.name}-r` })), name: 'runs' },
+    'test',
+  );
+}
+
 describe('TrainingPipeline checks', () => {
   it('reports every problem of its props at once, under its construct path', async () => {
     // Prepare: a region-agnostic stack, a use case named runs, and a folder without handlers.
-    const [demo] = await loadUseCases();
-    const runs = validateUseCase(
-      {
-        ...demo,
-        featureGroups: demo?.featureGroups.map((g) => ({ ...g, name: `${g.name}-r` })),
-        name: 'runs',
-      },
-      'test',
-    );
+    const runs = await useCaseNamedRuns();
     const stack = new Stack(new App(), 'Checks');
     const emptyDir = mkdtempSync(join(tmpdir(), 'no-handlers-'));
     // The checks run before any other prop is read.
@@ -730,15 +731,7 @@ describe('TrainingPipeline checks', () => {
   });
 
   it('refuses a use case named runs, whose route would collide with the approval route', async () => {
-    const [demo] = await loadUseCases();
-    const runs = validateUseCase(
-      {
-        ...demo,
-        featureGroups: demo?.featureGroups.map((g) => ({ ...g, name: `${g.name}-r` })),
-        name: 'runs',
-      },
-      'test',
-    );
+    const runs = await useCaseNamedRuns();
     await expect(build('dev', [runs])).rejects.toThrow(
       "use case name 'runs' collides with the /training/runs approval route; rename it",
     );

@@ -9,6 +9,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type ApiGateway, startApiGateway } from './apigateway.ts';
 import { loadAssembly } from './assembly/index.ts';
+import { type LocalCloudWatch, startCloudWatch } from './cloudwatch/index.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';
@@ -39,6 +40,7 @@ export interface LocalPorts {
   readonly sagemaker?: number;
   readonly sns?: number;
   readonly kms?: number;
+  readonly cloudwatch?: number;
 }
 
 export interface LocalCloudOptions {
@@ -62,7 +64,7 @@ export interface LocalCloudOptions {
    */
   readonly iamBypass?: boolean;
   /**
-   * Multiplies Retry intervals and Wait states, to keep tests fast.
+   * Multiplies Retry intervals, Wait states and CloudWatch alarm periods, to keep tests fast.
    * @default 1
    */
   readonly timeScale?: number;
@@ -100,6 +102,8 @@ export interface LocalCloud {
   readonly lambda: LambdaRuntime;
   readonly stepfunctions: StepFunctionsEmulator;
   readonly sagemaker: SageMakerEmulator;
+  /** Metrics and the template's alarms, evaluated on them. */
+  readonly cloudwatch: LocalCloudWatch;
   /** Resolves once every S3 and stream event seen so far has been delivered. */
   settle(): Promise<void>;
   /** Fires one schedule (or all) now; resolves with what each target returned. */
@@ -199,10 +203,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       dataDir: dataDir ? join(dataDir, 'kms') : undefined,
     });
     stops.push(() => kms.stop());
+    const cloudwatch = await startCloudWatch({
+      placement: assembly.placement,
+      alarms: assembly.alarms,
+      timeScale: options.timeScale ?? 1,
+      port: options.ports?.cloudwatch,
+      log,
+    });
+    stops.push(() => cloudwatch.stop());
     const sagemaker = await startSageMaker({
       s3Endpoint: s3.endpoint,
       placement: assembly.placement,
       port: options.ports?.sagemaker,
+      metrics: cloudwatch,
+      firingAlarms: (names) => cloudwatch.firingAlarms(names),
     });
     stops.push(() => sagemaker.stop());
     await createModelPackageGroups(assembly, sagemaker.endpoint);
@@ -211,7 +225,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const lambdaPort = options.ports?.lambda;
     const lambda = new LambdaRuntime({
       functions: assembly.functions,
-      log: (fn: string, line: string) => log(`[${fn}] ${line}`),
+      // EMF lines become metrics, as CloudWatch Logs extracts them from a function's log group.
+      log: (fn: string, line: string) => {
+        if (cloudwatch.ingestLogLine(line) === 0) log(`[${fn}] ${line}`);
+      },
     });
     stops.push(() => lambda.stop());
     const lambdaServer = await lambda.listen({ port: lambdaPort });
@@ -233,6 +250,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sagemakerRuntime: sagemaker.runtimeEndpoint,
       sns: sns.endpoint,
       kms: kms.endpoint,
+      cloudwatch: cloudwatch.endpoint,
     };
     lambda.setEndpoints(endpoints, assembly.placement);
     const api: ApiGateway = await startApiGateway({
@@ -306,6 +324,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       lambda,
       stepfunctions,
       sagemaker,
+      cloudwatch,
       settle: () => triggers.idle(),
       tick: (name) => scheduler.tick(name),
       snsMessages: (topicArn) => sns.messages(topicArn),

@@ -180,6 +180,54 @@ export interface LocalStreamMapping {
   readonly maxRetries: number;
 }
 
+/** How an alarm compares its statistic with the threshold (the anomaly-band operators are not emulated). */
+export type LocalComparisonOperator =
+  | 'GreaterThanOrEqualToThreshold'
+  | 'GreaterThanThreshold'
+  | 'LessThanThreshold'
+  | 'LessThanOrEqualToThreshold';
+
+/** How an alarm treats periods with no data point. */
+export type LocalTreatMissingData = 'breaching' | 'notBreaching' | 'ignore' | 'missing';
+
+/** A CloudWatch metric alarm on one metric (AWS::CloudWatch::Alarm), as the local CloudWatch evaluates it. */
+export interface LocalAlarm extends LocalResourceRef {
+  readonly description?: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  /** The metric's exact dimension set. */
+  readonly dimensions: readonly { readonly name: string; readonly value: string }[];
+  /** `SampleCount`, `Average`, `Sum`, `Minimum` or `Maximum`; exactly one of this and `extendedStatistic`. */
+  readonly statistic?: string;
+  /** A percentile such as `p99` or `p99.9`. */
+  readonly extendedStatistic?: string;
+  /**
+   * Only data points of this unit count.
+   * @default - every unit
+   */
+  readonly unit?: string;
+  /** Seconds, as AWS reads it; the local cloud multiplies it by its `timeScale`. */
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  /**
+   * How many breaching periods among the last `evaluationPeriods` put the alarm in ALARM.
+   * @default - evaluationPeriods
+   */
+  readonly datapointsToAlarm?: number;
+  readonly threshold: number;
+  readonly comparisonOperator: LocalComparisonOperator;
+  /** @default 'missing' */
+  readonly treatMissingData?: LocalTreatMissingData;
+  /** @default true */
+  readonly actionsEnabled?: boolean;
+  /** Reported by DescribeAlarms; the local CloudWatch does not run actions. @default - none */
+  readonly alarmActions?: readonly string[];
+  /** @default - none */
+  readonly okActions?: readonly string[];
+  /** @default - none */
+  readonly insufficientDataActions?: readonly string[];
+}
+
 /** Everything the local cloud provisions and runs for one cloud assembly. */
 export interface LocalAssembly {
   /** The cdk.out folder. */
@@ -199,6 +247,8 @@ export interface LocalAssembly {
   readonly streamMappings: readonly LocalStreamMapping[];
   /** SageMaker model package groups (the model registry) to create in the emulator. */
   readonly modelPackageGroups: readonly LocalResourceRef[];
+  /** CloudWatch metric alarms, evaluated by the local CloudWatch. */
+  readonly alarms: readonly LocalAlarm[];
   /**
    * What the reader skipped, for example container-image functions or non-Lambda integrations.
    * @default - none
@@ -216,6 +266,7 @@ export interface LocalEndpoints {
   readonly sagemakerRuntime: string;
   readonly sns: string;
   readonly kms: string;
+  readonly cloudwatch: string;
 }
 
 /** Environment variables that point every AWS SDK v3 client at the emulators. */
@@ -233,6 +284,7 @@ export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: e.sagemakerRuntime,
     AWS_ENDPOINT_URL_SNS: e.sns,
     AWS_ENDPOINT_URL_KMS: e.kms,
+    AWS_ENDPOINT_URL_CLOUDWATCH: e.cloudwatch,
     // s3rver predates the SDK's default CRC32 checksums.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

@@ -70,6 +70,7 @@ export function loadAssembly(cdkOutDir: string, options: LoadAssemblyOptions = {
       arn: resolver.arn('sagemaker', `model-package-group/${resolver.physicalName(stack, id).toLowerCase()}`),
     })),
     streamMappings: reader.streamMappings(),
+    alarms: reader.alarms(),
     warnings: reader.warnings,
   };
 }

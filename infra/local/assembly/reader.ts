@@ -6,7 +6,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isPlainStatistic, isSupportedExtendedStatistic } from '../cloudwatch/statistics.ts';
 import type {
+  LocalAlarm,
+  LocalComparisonOperator,
   LocalEventRule,
   LocalFunction,
   LocalIndex,
@@ -18,6 +21,7 @@ import type {
   LocalStateMachine,
   LocalStreamMapping,
   LocalTable,
+  LocalTreatMissingData,
 } from '../model.ts';
 import { AssemblyReadError, type AssetIndex } from './manifest.ts';
 import {
@@ -336,6 +340,124 @@ export class AssemblyReader {
         bisectOnError: p.BisectBatchOnFunctionError === true,
         maxRetries: typeof p.MaximumRetryAttempts === 'number' ? p.MaximumRetryAttempts : -1,
       });
+    }
+    return out;
+  }
+
+  /**
+   * Metric alarms on one metric. Metric-math and anomaly-detection alarms (Metrics) are refused:
+   * the local CloudWatch cannot evaluate them, and skipping one would leave a deployment unguarded.
+   */
+  alarms(): LocalAlarm[] {
+    const operators: readonly LocalComparisonOperator[] = [
+      'GreaterThanOrEqualToThreshold',
+      'GreaterThanThreshold',
+      'LessThanThreshold',
+      'LessThanOrEqualToThreshold',
+    ];
+    const missingData: readonly LocalTreatMissingData[] = ['breaching', 'notBreaching', 'ignore', 'missing'];
+    const out: LocalAlarm[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::CloudWatch::Alarm'])) {
+      const p = this.props(stack, id, resource);
+      const name = this.resolver.physicalName(stack, id);
+      const where = `${stack.name}/${id} (alarm ${name})`;
+      if (p.Metrics !== undefined || p.ThresholdMetricId !== undefined) {
+        throw new AssemblyReadError(
+          `${where}: metric-math and anomaly-detection alarms (Metrics) are not evaluated by the local CloudWatch; use a single-metric alarm (Namespace, MetricName, Statistic)`,
+        );
+      }
+      const text = (key: string): string => {
+        const v = p[key];
+        if (typeof v !== 'string' || v === '') throw new AssemblyReadError(`${where}: ${key} is required`);
+        return v;
+      };
+      // CloudFormation accepts numbers given as strings (a Parameter's value, for example).
+      const num = (key: string): number | undefined => {
+        const v = p[key];
+        if (v === undefined) return undefined;
+        const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
+        if (!Number.isFinite(n))
+          throw new AssemblyReadError(`${where}: ${key} must be a number, got ${JSON.stringify(v)}`);
+        return n;
+      };
+      const required = (key: string): number => {
+        const n = num(key);
+        if (n === undefined) throw new AssemblyReadError(`${where}: ${key} is required`);
+        return n;
+      };
+      const statistic = typeof p.Statistic === 'string' ? p.Statistic : undefined;
+      const extendedStatistic = typeof p.ExtendedStatistic === 'string' ? p.ExtendedStatistic : undefined;
+      if ((statistic === undefined) === (extendedStatistic === undefined)) {
+        throw new AssemblyReadError(`${where}: exactly one of Statistic and ExtendedStatistic is required`);
+      }
+      if (statistic !== undefined && !isPlainStatistic(statistic)) {
+        throw new AssemblyReadError(`${where}: unknown Statistic ${statistic}`);
+      }
+      if (extendedStatistic !== undefined && !isSupportedExtendedStatistic(extendedStatistic)) {
+        throw new AssemblyReadError(
+          `${where}: ExtendedStatistic ${extendedStatistic} is not computed locally; use a percentile such as p99`,
+        );
+      }
+      const comparison = operators.find((o) => o === p.ComparisonOperator);
+      if (comparison === undefined) {
+        throw new AssemblyReadError(
+          `${where}: ComparisonOperator ${String(p.ComparisonOperator)} is not evaluated locally; use one of ${operators.join(', ')}`,
+        );
+      }
+      const treatMissingData = missingData.find((m) => m === p.TreatMissingData);
+      if (p.TreatMissingData !== undefined && treatMissingData === undefined) {
+        throw new AssemblyReadError(`${where}: unknown TreatMissingData ${String(p.TreatMissingData)}`);
+      }
+      const evaluationPeriods = required('EvaluationPeriods');
+      if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
+        throw new AssemblyReadError(
+          `${where}: EvaluationPeriods must be an integer >= 1, got ${evaluationPeriods}`,
+        );
+      }
+      const datapointsToAlarm = num('DatapointsToAlarm');
+      if (
+        datapointsToAlarm !== undefined &&
+        (!Number.isInteger(datapointsToAlarm) ||
+          datapointsToAlarm < 1 ||
+          datapointsToAlarm > evaluationPeriods)
+      ) {
+        throw new AssemblyReadError(
+          `${where}: DatapointsToAlarm must be an integer from 1 to EvaluationPeriods (${evaluationPeriods}), got ${datapointsToAlarm}`,
+        );
+      }
+      const periodSeconds = required('Period');
+      if (!(periodSeconds > 0))
+        throw new AssemblyReadError(`${where}: Period must be > 0, got ${periodSeconds}`);
+      const strings = (key: string): string[] => (Array.isArray(p[key]) ? p[key].map(String) : []);
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        name,
+        arn: this.resolver.attribute(stack, id, 'Arn'),
+        ...(typeof p.AlarmDescription === 'string' ? { description: p.AlarmDescription } : {}),
+        namespace: text('Namespace'),
+        metricName: text('MetricName'),
+        dimensions: (Array.isArray(p.Dimensions) ? p.Dimensions.filter(isObject) : []).map((d) => ({
+          name: String(d.Name),
+          value: String(d.Value),
+        })),
+        ...(statistic === undefined ? {} : { statistic }),
+        ...(extendedStatistic === undefined ? {} : { extendedStatistic }),
+        ...(typeof p.Unit === 'string' ? { unit: p.Unit } : {}),
+        periodSeconds,
+        evaluationPeriods,
+        ...(datapointsToAlarm === undefined ? {} : { datapointsToAlarm }),
+        threshold: required('Threshold'),
+        comparisonOperator: comparison,
+        ...(treatMissingData === undefined ? {} : { treatMissingData }),
+        actionsEnabled: p.ActionsEnabled !== false && p.ActionsEnabled !== 'false',
+        alarmActions: strings('AlarmActions'),
+        okActions: strings('OKActions'),
+        insufficientDataActions: strings('InsufficientDataActions'),
+      });
+    }
+    for (const { stack, id } of this.each(['AWS::CloudWatch::CompositeAlarm'])) {
+      this.warnings.push(`${stack.name}/${id}: composite alarms are not evaluated locally; skipped`);
     }
     return out;
   }

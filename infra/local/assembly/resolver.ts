@@ -271,6 +271,8 @@ export class TemplateResolver {
         return this.arn('logs', `log-group:${name()}:*`);
       case 'AWS::Events::Rule.Arn':
         return this.arn('events', `rule/${name()}`);
+      case 'AWS::CloudWatch::Alarm.Arn':
+        return this.arn('cloudwatch', `alarm:${name()}`);
       case 'AWS::ApiGateway::RestApi.RootResourceId':
         return this.localId(stack, `${logicalId}/root`);
       case 'AWS::ApiGateway::Resource.ResourceId':

@@ -1,6 +1,8 @@
 /** What every part of the SageMaker emulator shares: placement, S3, the algorithms and a work folder. */
+
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
+import type { MetricSink } from '../cloudwatch/metrics.ts';
 import type { AlgorithmRegistry } from './algorithm.ts';
 import { validationError } from './api-error.ts';
 import type { FaultInjector } from './faults.ts';
@@ -15,6 +17,16 @@ export interface EmulatorContext {
   readonly workRoot: string;
   /** Injected failures: API calls by operation name, and `TrainingJobRun` for a job that fails while running. */
   readonly faults: FaultInjector;
+  /**
+   * Receives the endpoints' AWS/SageMaker metrics (Invocations, Invocation5XXErrors, ModelLatency).
+   * @default - no metrics
+   */
+  readonly metrics?: MetricSink;
+  /**
+   * Which of the named CloudWatch alarms are in ALARM, for AutoRollbackConfiguration.
+   * @default - no alarm ever fires
+   */
+  readonly firingAlarms?: (names: readonly string[]) => string[];
 }
 
 /** A SageMaker ARN; SageMaker lower-cases resource names in ARNs. */

@@ -42,6 +42,18 @@ const CreateEndpointSchema = z.looseObject({
 const UpdateEndpointSchema = z.looseObject({
   EndpointName: z.string().min(1),
   EndpointConfigName: z.string().min(1),
+  DeploymentConfig: z
+    .looseObject({
+      AutoRollbackConfiguration: z
+        .looseObject({
+          Alarms: z
+            .array(z.looseObject({ AlarmName: z.string().min(1) }))
+            .max(10)
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 const UpdateWeightsSchema = z.looseObject({
   EndpointName: z.string().min(1),
@@ -238,12 +250,23 @@ export class Hosting {
       throw validationError(`Cannot update in-progress endpoint "${endpoint.arn}".`);
     }
     const config = this.config(r.EndpointConfigName);
+    const rollbackAlarms = (r.DeploymentConfig?.AutoRollbackConfiguration?.Alarms ?? []).map(
+      (a) => a.AlarmName,
+    );
     endpoint.status = 'Updating';
     endpoint.lastModifiedTime = new Date();
     delete endpoint.failureReason;
     endpoint.work = this.loadVariants(endpoint, config).then(
       (variants) => {
         if (endpoint.deleted) return void this.unload(variants);
+        // Blue/green: before the old fleet goes, any auto-rollback alarm in ALARM rolls the update back.
+        const firing = rollbackAlarms.length === 0 ? [] : (this.ctx.firingAlarms?.(rollbackAlarms) ?? []);
+        if (firing.length > 0) {
+          endpoint.status = 'InService';
+          endpoint.failureReason = `Rolled back the update to ${r.EndpointConfigName}: alarm(s) ${firing.join(', ')} in ALARM during the deployment.`;
+          endpoint.lastModifiedTime = new Date();
+          return void this.unload(variants);
+        }
         const previous = endpoint.variants;
         endpoint.variants = variants;
         endpoint.configName = r.EndpointConfigName;
@@ -394,10 +417,30 @@ export class Hosting {
           : `Variant ${request.targetVariant} not found for endpoint ${request.endpointName}.`,
       );
     }
+    const started = performance.now();
+    const count = (metricName: string, value: number, unit: 'Count' | 'Microseconds' = 'Count') =>
+      this.ctx.metrics?.putMetricData('AWS/SageMaker', [
+        {
+          MetricName: metricName,
+          Dimensions: [
+            { Name: 'EndpointName', Value: endpoint.name },
+            { Name: 'VariantName', Value: variant.name },
+          ],
+          Value: value,
+          Unit: unit,
+        },
+      ]);
+    count('Invocations', 1);
     try {
+      // `InvokeModel:<ModelName>` faults make one model's container fail, as a bad release does.
+      const fault = this.ctx.faults.take(`InvokeModel:${variant.modelName}`);
+      if (fault) throw new Error(fault.message);
       const result = await variant.served.invocations(request.body, request.contentType);
+      count('ModelLatency', Math.round((performance.now() - started) * 1000), 'Microseconds');
+      count('Invocation5XXErrors', 0);
       return { ...result, invokedVariant: variant.name };
     } catch (e) {
+      count('Invocation5XXErrors', 1);
       throw new ModelInvocationError(e instanceof Error ? e.message : String(e));
     }
   }

@@ -2,12 +2,14 @@
  * The local SageMaker emulator: the control-plane subset (AWS JSON 1.1, `X-Amz-Target: SageMaker.<Op>`)
  * and the runtime's `POST /endpoints/{name}/invocations` on the same port.
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localS3Client } from '../clients.ts';
+import type { MetricSink } from '../cloudwatch/metrics.ts';
 import { listenLocal, readBody, sendAwsJson, sendAwsJsonError } from '../http.ts';
 import type { LocalPlacement } from '../model.ts';
 import { type AlgorithmRegistration, AlgorithmRegistry } from './algorithm.ts';
@@ -32,6 +34,17 @@ export interface SageMakerOptions {
    * @default - only the built-in algorithms (see algorithms/index.ts)
    */
   readonly algorithms?: readonly AlgorithmRegistration[];
+  /**
+   * Where endpoints send their AWS/SageMaker metrics, usually the local CloudWatch.
+   * @default - no metrics
+   */
+  readonly metrics?: MetricSink;
+  /**
+   * Which of the named alarms are in ALARM, usually the local CloudWatch's; UpdateEndpoint's
+   * AutoRollbackConfiguration reads it.
+   * @default - no alarm ever fires
+   */
+  readonly firingAlarms?: (names: readonly string[]) => string[];
 }
 
 /** A running SageMaker emulator. */
@@ -66,6 +79,8 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
     algorithms: new AlgorithmRegistry([...BUILT_IN_ALGORITHMS, ...(options.algorithms ?? [])]),
     workRoot,
     faults,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.firingAlarms ? { firingAlarms: options.firingAlarms } : {}),
   };
   const packages = new ModelPackages(ctx);
   const hosting = new Hosting(ctx, packages);
@@ -190,8 +205,9 @@ export async function startSageMaker(options: SageMakerOptions): Promise<SageMak
     limitations: [
       'Training and serving run local TypeScript algorithms chosen by image; no containers run.',
       'Only S3Prefix channels in File mode; no Pipe mode, manifests, distributed training or spot.',
-      'Endpoints ignore instance types, autoscaling, data capture and deployment guardrails (alarms).',
-      'No CloudWatch logs or metrics.',
+      'Endpoints ignore instance types, autoscaling and data capture.',
+      'Blue/green updates shift all traffic at once; AutoRollbackConfiguration is checked when the new fleet is ready, not through a bake window.',
+      'Metrics: Invocations, Invocation5XXErrors, Invocation4XXErrors and ModelLatency per endpoint and variant; no logs.',
     ],
     async stop() {
       await close();

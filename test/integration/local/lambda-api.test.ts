@@ -119,6 +119,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       sagemakerRuntime: unused,
       sns: unused,
       kms: unused,
+      cloudwatch: unused,
     };
     runtime = new LambdaRuntime({
       functions: assembly.functions,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAssembly, TemplateResolutionError } from '../../../infra/local/assembly/index.ts';
+import { AssemblyReadError } from '../../../infra/local/assembly/manifest.ts';
 import type { LocalAssembly } from '../../../infra/local/model.ts';
 import { synthFixtureApp } from '../../fixtures/local-app/app.ts';
 
@@ -314,5 +315,163 @@ describe('loadAssembly intrinsics', () => {
     expect(() => loadAssembly(dir)).toThrow(
       /\{"Ref":"Missing"\} in stack Dangling, resource Topic: no resource/,
     );
+  });
+});
+
+describe('loadAssembly alarms', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'assembly-alarms-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** An assembly with one stack, Watch, holding a topic and the given alarms. */
+  const watching = (name: string, alarms: Record<string, unknown>) =>
+    writeAssembly(join(work, name), {
+      Watch: {
+        Resources: { Pager: { Type: 'AWS::SNS::Topic', Properties: { TopicName: 'pager' } }, ...alarms },
+      },
+    });
+  const alarm = (properties: Record<string, unknown>) => ({
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: properties,
+  });
+  const latency = {
+    Namespace: 'AWS/SageMaker',
+    MetricName: 'ModelLatency',
+    Dimensions: [{ Name: 'EndpointName', Value: { 'Fn::Sub': '${AWS::StackName}-endpoint' } }],
+    Period: 60,
+    EvaluationPeriods: 3,
+    ComparisonOperator: 'GreaterThanThreshold',
+  };
+
+  it('reads a single-metric alarm with its fields resolved', () => {
+    // Prepare
+    const dir = watching('single', {
+      Latency: alarm({
+        ...latency,
+        AlarmName: { 'Fn::Sub': '${AWS::StackName}-latency' },
+        AlarmDescription: 'p99 latency of the endpoint',
+        ExtendedStatistic: 'p99',
+        Unit: 'Microseconds',
+        DatapointsToAlarm: 2,
+        // CloudFormation takes numbers as strings, as a Parameter gives them.
+        Threshold: '250000.5',
+        TreatMissingData: 'breaching',
+        ActionsEnabled: false,
+        AlarmActions: [{ Ref: 'Pager' }],
+      }),
+      Errors: alarm({ ...latency, MetricName: 'Invocation5XXErrors', Statistic: 'Sum', Threshold: 0 }),
+    });
+
+    // Act
+    const { alarms, warnings } = loadAssembly(dir);
+
+    // Assess
+    expect(warnings).toEqual([]);
+    expect(alarms).toEqual([
+      {
+        stack: 'Watch',
+        logicalId: 'Latency',
+        name: 'Watch-latency',
+        arn: 'arn:aws:cloudwatch:eu-west-1:000000000000:alarm:Watch-latency',
+        description: 'p99 latency of the endpoint',
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLatency',
+        dimensions: [{ name: 'EndpointName', value: 'Watch-endpoint' }],
+        extendedStatistic: 'p99',
+        unit: 'Microseconds',
+        periodSeconds: 60,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        threshold: 250000.5,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'breaching',
+        actionsEnabled: false,
+        alarmActions: ['arn:aws:sns:eu-west-1:000000000000:pager'],
+        okActions: [],
+        insufficientDataActions: [],
+      },
+      expect.objectContaining({
+        name: 'Watch-Errors',
+        statistic: 'Sum',
+        threshold: 0,
+        actionsEnabled: true,
+      }),
+    ]);
+    expect(alarms[1]).not.toHaveProperty('datapointsToAlarm');
+    expect(alarms[1]).not.toHaveProperty('treatMissingData');
+  });
+
+  it('refuses a metric-math alarm, naming it', () => {
+    // Prepare
+    const dir = watching('math', {
+      ErrorRate: alarm({
+        AlarmName: 'error-rate',
+        EvaluationPeriods: 1,
+        Threshold: 0.05,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Metrics: [
+          { Id: 'rate', Expression: 'errors / invocations', ReturnData: true },
+          {
+            Id: 'errors',
+            ReturnData: false,
+            MetricStat: {
+              Metric: { Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors' },
+              Period: 60,
+              Stat: 'Sum',
+            },
+          },
+        ],
+      }),
+    });
+
+    // Act / Assess
+    expect(() => loadAssembly(dir)).toThrow(AssemblyReadError);
+    expect(() => loadAssembly(dir)).toThrow(/^Watch\/ErrorRate \(alarm error-rate\): metric-math/);
+  });
+
+  it('refuses a comparison operator it does not evaluate, naming the alarm and the operator', () => {
+    // Prepare
+    const dir = watching('band', {
+      Band: alarm({
+        ...latency,
+        Statistic: 'Average',
+        Threshold: 1,
+        ComparisonOperator: 'LessThanLowerOrGreaterThanUpperThreshold',
+      }),
+    });
+
+    // Act / Assess
+    expect(() => loadAssembly(dir)).toThrow(AssemblyReadError);
+    expect(() => loadAssembly(dir)).toThrow(
+      /Watch\/Band \(alarm Watch-Band\): ComparisonOperator LessThanLowerOrGreaterThanUpperThreshold is not evaluated locally/,
+    );
+  });
+
+  it('refuses more DatapointsToAlarm than EvaluationPeriods', () => {
+    // Prepare
+    const dir = watching('m-of-n', {
+      Greedy: alarm({ ...latency, Statistic: 'Maximum', Threshold: 1, DatapointsToAlarm: 4 }),
+    });
+
+    // Act / Assess
+    expect(() => loadAssembly(dir)).toThrow(
+      /Watch\/Greedy \(alarm Watch-Greedy\): DatapointsToAlarm must be an integer from 1 to EvaluationPeriods \(3\), got 4/,
+    );
+  });
+
+  it('skips a composite alarm with a warning', () => {
+    // Prepare
+    const dir = watching('composite', {
+      Both: { Type: 'AWS::CloudWatch::CompositeAlarm', Properties: { AlarmRule: 'ALARM(a) AND ALARM(b)' } },
+    });
+
+    // Act
+    const { alarms, warnings } = loadAssembly(dir);
+
+    // Assess
+    expect(alarms).toEqual([]);
+    expect(warnings).toEqual(['Watch/Both: composite alarms are not evaluated locally; skipped']);
   });
 });

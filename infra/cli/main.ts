@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { buildOpenApiDocument } from '../api/openapi.ts';
 import { loadUseCases } from '../config/use-cases.ts';
 import { registerAuditCommands } from './audit.ts';
+import { registerCostCommand } from './cost.ts';
 import { runCli } from './errors.ts';
 import { registerLabelCommands } from './labels.ts';
 import { registerLocalCommands } from './local.ts';
@@ -53,6 +54,7 @@ registerStartCommand(program);
 registerLabelCommands(program);
 registerTrainingCommands(program);
 registerAuditCommands(program);
+registerCostCommand(program);
 
 registerLocalCommands(program);
 

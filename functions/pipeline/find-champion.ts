@@ -1,4 +1,4 @@
-/** FindChampion step: the latest approved model package and a SageMaker model to transform with. */
+/** FindChampion step: the serving (else latest approved) model package and a SageMaker model to transform with. */
 import { StepPayloadSchema } from '../../shared/pipeline/contracts.ts';
 
 import { findChampionStep } from '../../shared/pipeline/find-champion.ts';
@@ -17,5 +17,6 @@ export const handler = stepHandler(StepPayloadSchema, () =>
     modelPackageGroup: env.MODEL_PACKAGE_GROUP,
     imageUri: env.IMAGE_URI,
     roleArn: env.SAGEMAKER_ROLE_ARN,
+    endpointName: env.ENDPOINT_NAME,
   }),
 );

@@ -2,10 +2,12 @@
  * The AWS SDK clients of every handler, each traced by X-Ray. Endpoints come from the SDK's own
  * configuration (`AWS_ENDPOINT_URL_<SERVICE>`), which is how the local cloud reaches them.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,6 +33,11 @@ export function sageMakerClient(): SageMakerClient {
   return tracer.captureAWSv3Client(new SageMakerClient({}));
 }
 
+/** A SageMaker Runtime client (InvokeEndpoint). */
+export function sageMakerRuntimeClient(): SageMakerRuntimeClient {
+  return tracer.captureAWSv3Client(new SageMakerRuntimeClient({}));
+}
+
 /** A Step Functions client. */
 export function sfnClient(): SFNClient {
   return tracer.captureAWSv3Client(new SFNClient({}));
@@ -39,4 +46,9 @@ export function sfnClient(): SFNClient {
 /** An SNS client. */
 export function snsClient(): SNSClient {
   return tracer.captureAWSv3Client(new SNSClient({}));
+}
+
+/** A CloudWatch client. */
+export function cloudWatchClient(): CloudWatchClient {
+  return tracer.captureAWSv3Client(new CloudWatchClient({}));
 }

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { UseCase } from '../../shared/config/use-case.ts';
+import { DEPLOYMENT_ROUTES } from '../../shared/deployment/contracts.ts';
+import { RollbackBodySchema } from '../../shared/deployment/rollback.ts';
 import { FEATURE_ROUTES } from '../../shared/features/api.ts';
 import {
   MAX_BATCH_RECORDS,
@@ -15,6 +17,8 @@ import { LABEL_ROUTES } from '../../shared/labels/api.ts';
 import { labelContract, labelInputSchema, MAX_LABEL_BATCH } from '../../shared/labels/schema.ts';
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
 import { ApprovalBodySchema, StartRunBodySchema, TRAINING_ROUTES } from '../../shared/pipeline/contracts.ts';
+import { SERVING_ROUTES, servingPath } from '../../shared/serving/api.ts';
+import { predictInputSchema } from '../../shared/serving/predict.ts';
 import { openApiSchema } from './json-schema.ts';
 
 /** The body of every 4xx/5xx answer (see functions/shared/http.ts). */
@@ -175,6 +179,40 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
       responses: {
         '202': { description: '`{runId, executionArn}`' },
         '409': { description: 'a run with this ID exists' },
+        ...errors,
+      },
+    });
+  }
+  for (const uc of useCases) {
+    add(servingPath('predict', uc.name), SERVING_ROUTES.predict.method, {
+      summary: `Score one ${uc.name} request with the model version the endpoint serves`,
+      requestBody: { required: true, content: json(predictInputSchema(uc)) },
+      responses: {
+        '200': {
+          description:
+            '`{requestId, score, label, threshold, modelVersion}`: `modelVersion` is the version that answered; quote `requestId` in feedback',
+        },
+        '503': {
+          description: 'no model is deployed yet, or the endpoint is not in service',
+          content: json(ErrorBodySchema),
+        },
+        ...errors,
+      },
+    });
+  }
+  for (const uc of useCases) {
+    add(DEPLOYMENT_ROUTES.rollback.path.replace('{useCase}', uc.name), DEPLOYMENT_ROUTES.rollback.method, {
+      summary: `Roll ${uc.name} back to an earlier approved version (default: the newest older than what serves); the caller is recorded`,
+      requestBody: { required: true, content: json(RollbackBodySchema) },
+      responses: {
+        '200': {
+          description:
+            '`{executionArn, endpointName, fromModelVersion, toModelVersion}`: the deploy execution started; follow it for the verified outcome',
+        },
+        '409': {
+          description: 'nothing to roll back to, or the version named cannot serve',
+          content: json(ErrorBodySchema),
+        },
         ...errors,
       },
     });

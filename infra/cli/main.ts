@@ -6,6 +6,7 @@ import { buildOpenApiDocument } from '../api/openapi.ts';
 import { loadUseCases } from '../config/use-cases.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerCostCommand } from './cost.ts';
+import { registerDeploymentCommands } from './deployments.ts';
 import { runCli } from './errors.ts';
 import { registerLabelCommands } from './labels.ts';
 import { registerLocalCommands } from './local.ts';
@@ -54,6 +55,7 @@ registerStartCommand(program);
 registerLabelCommands(program);
 registerTrainingCommands(program);
 registerAuditCommands(program);
+registerDeploymentCommands(program);
 registerCostCommand(program);
 
 registerLocalCommands(program);

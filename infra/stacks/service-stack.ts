@@ -11,6 +11,7 @@ import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
 import { LabelStore } from '../constructs/label-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
+import { ModelServing } from '../constructs/serving.ts';
 import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline/index.ts';
 
 export interface ServiceStackProps extends StackProps {
@@ -57,6 +58,8 @@ export class ServiceStack extends Stack {
   readonly labels: LabelStore;
   /** One training pipeline per use case, by use-case name. */
   readonly pipelines: Readonly<Record<string, TrainingPipeline>>;
+  /** One predict route, function and set of deployment alarms per use case, by use-case name. */
+  readonly serving: Readonly<Record<string, ModelServing>>;
   /** `POST /training/runs/{runId}/approval`, shared by every pipeline. */
   readonly trainingApprovals: TrainingApprovals;
 
@@ -136,6 +139,21 @@ export class ServiceStack extends Stack {
       });
     }
     this.pipelines = pipelines;
+    const serving: Record<string, ModelServing> = {};
+    for (const useCase of props.useCases) {
+      const pipeline = pipelines[useCase.name] as TrainingPipeline;
+      serving[useCase.name] = new ModelServing(this, `Serving-${useCase.name}`, {
+        useCase,
+        stage,
+        encryptionKey: props.encryptionKey,
+        api: this.api,
+        onlineTable: props.onlineFeatures,
+        datasetsBucket: props.datasets,
+        endpointName: pipeline.endpointName,
+        modelPackageGroupName: pipeline.modelPackageGroupName,
+      });
+    }
+    this.serving = serving;
     this.trainingApprovals = new TrainingApprovals(this, 'TrainingApprovals', {
       runState: props.runState,
       encryptionKey: props.encryptionKey,

@@ -188,7 +188,27 @@ export class TrainingDefinition extends Construct {
       'success',
       'Append the completed run (and its manifest) to the ledger.',
     );
-    recordSuccess.next(new sfn.Succeed(this, 'TrainingSucceeded'));
+    const succeeded = new sfn.Succeed(this, 'TrainingSucceeded');
+    if (props.deploy) {
+      // A deployment that rolled back ends the run as such: the run worked, the model does not serve.
+      recordSuccess.next(
+        new sfn.Choice(this, 'IsServing')
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.isPresent(statePath('deployment', 'outcome')),
+              sfn.Condition.stringEquals(statePath('deployment', 'outcome'), 'rolled-back'),
+            ),
+            new sfn.Fail(this, STEP_NAMES.deploymentRolledBack, {
+              error: 'DeploymentRolledBack',
+              cause:
+                'The model trained and registered, but its deployment was rolled back; DeploymentRolledBack in the ledger says why.',
+            }),
+          )
+          .otherwise(succeeded),
+      );
+    } else {
+      recordSuccess.next(succeeded);
+    }
     const seam = props.deploy?.({
       scope: this,
       useCase,

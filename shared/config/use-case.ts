@@ -131,6 +131,18 @@ const CanarySchema = z.strictObject({
   bakeMinutes: z.number().int().min(1).max(1440),
 });
 
+/** What makes the stack's alarms fire during a deployment's bake (and so roll it back). */
+const GuardrailsSchema = z
+  .strictObject({
+    /** More 5xx answers than this from the new version in one minute fires its alarm. */
+    max5xxPerMinute: z.number().int().min(0).default(0),
+    /** A model latency p99 above this over one minute fires the latency alarm. */
+    maxLatencyP99Ms: z.number().positive().max(60_000).default(1000),
+    /** More predict-function failures (5xx answers) than this in one minute fires its alarm. */
+    maxPredictErrorsPerMinute: z.number().int().min(0).default(0),
+  })
+  .prefault({});
+
 const InstanceDeploymentSchema = z.strictObject({
   mode: z.literal('instance'),
   instanceType: z
@@ -145,6 +157,7 @@ const InstanceDeploymentSchema = z.strictObject({
     })
     .optional(),
   canary: CanarySchema,
+  guardrails: GuardrailsSchema,
 });
 
 const ServerlessDeploymentSchema = z.strictObject({
@@ -159,6 +172,7 @@ const ServerlessDeploymentSchema = z.strictObject({
   ]),
   maxConcurrency: z.number().int().min(1).max(200),
   canary: CanarySchema,
+  guardrails: GuardrailsSchema,
 });
 
 export const DeploymentSchema = z.discriminatedUnion('mode', [

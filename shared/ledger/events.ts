@@ -176,6 +176,11 @@ export const DeploymentStartedSchema = z.strictObject({
   modelVersion: IdSchema,
   endpointName: IdSchema,
   previousModelVersion: IdSchema.optional(),
+  /** The endpoint config the deployment asks for first (the canary's, or the full one). */
+  endpointConfigName: z.string().min(1).max(63).optional(),
+  /** `pipeline` (a training run) or `rollback` (someone asked for an earlier version). */
+  trigger: z.enum(['pipeline', 'rollback']).optional(),
+  reason: z.string().min(1).max(2000).optional(),
   strategy: z.strictObject({
     kind: z.enum(['canary', 'all-at-once']),
     canaryPercent: z.number().int().min(1).max(100).optional(),
@@ -191,6 +196,7 @@ export const DeploymentCompletedSchema = z.strictObject({
   modelVersion: IdSchema,
   endpointName: IdSchema,
   endpointConfigName: z.string().min(1).optional(),
+  reason: z.string().min(1).max(2000).optional(),
 });
 export type DeploymentCompleted = z.infer<typeof DeploymentCompletedSchema>;
 
@@ -204,6 +210,10 @@ export const DeploymentRolledBackSchema = z.strictObject({
   /** The version serving after the rollback; absent when the endpoint was left with none. */
   restoredModelVersion: IdSchema.optional(),
   reason: z.string().min(1).max(2000),
+  /** The endpoint config serving after the rollback (verified on the endpoint). */
+  endpointConfigName: z.string().min(1).optional(),
+  /** The alarms that fired, when an alarm caused the rollback. */
+  alarms: z.array(z.string().min(1).max(255)).optional(),
 });
 export type DeploymentRolledBack = z.infer<typeof DeploymentRolledBackSchema>;
 

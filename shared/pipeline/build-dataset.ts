@@ -241,6 +241,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
       testFeatures: s3Uri(datasets, keys.testFeatures),
       testLabels: s3Uri(datasets, keys.testLabels),
     },
+    encodingUri: s3Uri(datasets, keys.encoding),
     featureNames,
     transformOutputPrefix: s3Uri(datasets, `${prefix}/transform`),
     names: runResourceNames(o.useCase.name, o.runId),

@@ -58,6 +58,8 @@ export const BuildDatasetOutputSchema = z.strictObject({
     /** Test labels, one per line, in the same order as testFeatures. */
     testLabels: S3UriSchema,
   }),
+  /** The run's encoding (encoding.json: column order and train-split vocabularies), which serving encodes requests with. */
+  encodingUri: S3UriSchema,
   /** Column order of the feature CSVs (after the label in train/validation). */
   featureNames: z.array(z.string()),
   /** Where batch transform writes its predictions for this run: `<prefix>/candidate/`, `<prefix>/champion/`. */

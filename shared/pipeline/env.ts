@@ -31,6 +31,10 @@ export const PipelineEnvSchema = z.object({
   CODE_VERSION: z.string().min(1).max(200),
   CONFIG_HASH: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256'),
   TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:/, 'must be an SNS topic ARN'),
+  /** The use case's SageMaker endpoint (whether it exists yet or not). */
+  ENDPOINT_NAME: name,
+  /** ARN of the data key: encrypts the endpoint's storage volumes. */
+  DATA_KEY_ARN: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
 });
 export type PipelineEnv = z.infer<typeof PipelineEnvSchema>;
 

@@ -1,6 +1,7 @@
 /**
- * FindChampion: the latest approved model package of the use case's group, and a SageMaker model
- * for it so batch transform can score the same test split as the candidate.
+ * FindChampion: the model the candidate must beat — the version serving on the use case's
+ * endpoint, or, before anything serves, the latest approved package of the group — and a
+ * SageMaker model for it so batch transform can score the same test split as the candidate.
  */
 import {
   CreateModelCommand,
@@ -10,6 +11,7 @@ import {
   ResourceNotFound,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
+import { describeServing, primaryVariant } from '../deployment/serving.ts';
 import { type FindChampionOutput, S3UriSchema } from './contracts.ts';
 import { packageModelName } from './names.ts';
 
@@ -40,6 +42,46 @@ export interface FindChampionOptions {
   /** Serving image of the model created for transform. */
   readonly imageUri: string;
   readonly roleArn: string;
+  /**
+   * The use case's endpoint: what it serves is the champion.
+   * @default - none: the latest approved package
+   */
+  readonly endpointName?: string;
+}
+
+/** The package version of a model version (`<useCase>:v<N>`), or undefined for another form. */
+export function packageVersionOf(modelVersion: string): number | undefined {
+  const m = /:v(\d+)$/.exec(modelVersion);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The ARN of version `version` of the group, or undefined when there is none. */
+async function packageArnOf(o: FindChampionOptions, version: number): Promise<string | undefined> {
+  let token: string | undefined;
+  do {
+    const out = await o.sagemaker.send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: o.modelPackageGroup,
+        MaxResults: 100,
+        NextToken: token,
+      }),
+    );
+    const hit = out.ModelPackageSummaryList?.find((p) => p.ModelPackageVersion === version);
+    if (hit?.ModelPackageArn) return hit.ModelPackageArn;
+    token = out.NextToken;
+  } while (token);
+  return undefined;
+}
+
+/** The package serving on the endpoint, if one of this group's versions serves there. */
+async function servingPackage(o: FindChampionOptions): Promise<{ arn: string; version: number } | undefined> {
+  if (o.endpointName === undefined) return undefined;
+  const version = packageVersionOf(
+    primaryVariant(await describeServing(o.sagemaker, o.endpointName))?.modelVersion ?? '',
+  );
+  if (version === undefined) return undefined;
+  const arn = await packageArnOf(o, version);
+  return arn ? { arn, version } : undefined;
 }
 
 /** Creates the model unless it exists; an existing one must serve the same model data. */
@@ -89,6 +131,7 @@ export async function findChampionStep(o: FindChampionOptions): Promise<FindCham
     if (isMissingGroup(e)) return { exists: false };
     throw e;
   }
+  latest = (await servingPackage(o)) ?? latest;
   if (!latest) return { exists: false };
   const described = await o.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: latest.arn }));
   const modelDataUrl = described.InferenceSpecification?.Containers?.[0]?.ModelDataUrl;

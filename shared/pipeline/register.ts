@@ -104,7 +104,12 @@ export async function registerStep(o: RegisterStepOptions): Promise<RegisterOutp
         },
       },
       ModelApprovalStatus: approvalStatus,
-      CustomerMetadataProperties: { runId: o.runId, datasetHash: o.dataset.datasetHash },
+      // The deploy machine gives the serving model this encoding, so requests are encoded as the training set was.
+      CustomerMetadataProperties: {
+        runId: o.runId,
+        datasetHash: o.dataset.datasetHash,
+        encodingUri: o.dataset.encodingUri,
+      },
     }),
   );
   const arn = created.ModelPackageArn;

@@ -11,6 +11,7 @@
  * The table is plain data (no aws-cdk-lib), so the handlers' bundles can import it.
  */
 import { z } from 'zod';
+import { DeploymentResultSchema } from '../deployment/contracts.ts';
 import {
   ApprovalDecisionSchema,
   BuildDatasetOutputSchema,
@@ -59,6 +60,14 @@ export type GrantTarget =
   | 'sagemakerRole'
   | 'runState'
   | 'topic'
+  /** The use case's endpoint. */
+  | 'endpoint'
+  /** The endpoint's configs: `endpoint-config/<endpoint>-*` (one pair per deployment). */
+  | 'endpointConfigs'
+  /** The alarms that guard the endpoint's deployments: `alarm:<endpoint>-*`. */
+  | 'alarms'
+  /** The data key (the one the stage encrypts with). */
+  | 'dataKey'
   | '*';
 
 /** An IAM condition block, as in a policy statement. */
@@ -104,7 +113,7 @@ interface StepRowBase {
 
 /** A step run by a Lambda function of ours. */
 export interface LambdaStepRow extends StepRowBase {
-  /** Handler file in functions/pipeline/; its PascalCase name is the function's construct ID. */
+  /** Handler file in the functions folder; its PascalCase name is the function's construct ID. */
   readonly handler: string;
   /** The variables the handler parses, and so the ones the function is given. */
   readonly env: EnvMask;
@@ -232,11 +241,18 @@ export const PIPELINE_STEPS = {
   findChampion: {
     state: 'FindChampion',
     segment: 'prepare',
-    comment: 'The latest approved model of the use case, as a SageMaker model for batch transform.',
+    comment:
+      'The model serving on the endpoint (else the latest approved one), as a SageMaker model for batch transform.',
     result: 'champion',
     output: FindChampionOutputSchema,
     handler: 'find-champion.ts',
-    env: { USE_CASE_CONFIG: true, MODEL_PACKAGE_GROUP: true, IMAGE_URI: true, SAGEMAKER_ROLE_ARN: true },
+    env: {
+      USE_CASE_CONFIG: true,
+      MODEL_PACKAGE_GROUP: true,
+      IMAGE_URI: true,
+      SAGEMAKER_ROLE_ARN: true,
+      ENDPOINT_NAME: true,
+    },
     fn: { description: 'finds the approved champion model', timeoutSeconds: 60 },
     grants: [
       {
@@ -262,6 +278,13 @@ export const PIPELINE_STEPS = {
         actions: ['iam:PassRole'],
         on: ['sagemakerRole'],
         condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+      { sid: 'ReadServingEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
+      {
+        sid: 'ReadServingConfig',
+        actions: ['sagemaker:DescribeEndpointConfig'],
+        on: ['endpointConfigs'],
+        why: "Limited to this endpoint's configs (<endpoint>-*); each deployment names its own, known only at run time.",
       },
     ],
   },
@@ -395,6 +418,10 @@ export const LAMBDA_STEPS = STEP_ROWS.filter((e): e is [LambdaStepKey, LambdaSte
 /** States that are not rows: the gate and the record, notify and failure states around the steps. */
 const FIXED_STATES = {
   gate: 'Gate',
+  /** The nested run of the deploy state machine, after ReadyToDeploy. */
+  deploy: 'Deploy',
+  /** Where a run ends when its deployment was rolled back. */
+  deploymentRolledBack: 'DeploymentRolledBack',
   recordGateFailure: 'RecordGateFailure',
   recordSuccess: 'RecordSuccess',
   recordApproval: 'RecordApproval',
@@ -438,6 +465,8 @@ export const STATE_PARTS = {
       row.result === undefined || row.output === undefined ? [] : [[row.result, row.output]],
     ),
   ) as RowParts),
+  /** The deploy machine's result (shared/deployment/contracts.ts), when the pipeline deploys. */
+  deployment: DeploymentResultSchema,
   error: CaughtErrorSchema,
 };
 
@@ -457,7 +486,20 @@ export const STEP_PROGRESS: readonly (readonly [StatePart, string])[] = STEP_ROW
 type Shape = typeof PipelineEnvSchema.shape;
 type EnvOf<M extends EnvMask> = z.ZodObject<{ [K in keyof M & keyof Shape]: Shape[K] }>;
 
+/** The environment schema of each Lambda row of a step table: the variables the row names. */
+export function envSchemasOf<T extends Readonly<Record<string, StepRow>>>(
+  table: T,
+): {
+  [K in keyof T as T[K] extends { env: EnvMask } ? K : never]: T[K] extends { env: infer M extends EnvMask }
+    ? EnvOf<M>
+    : never;
+} {
+  return Object.fromEntries(
+    Object.entries(table).flatMap(([key, row]) =>
+      isLambdaStep(row) ? [[key, PipelineEnvSchema.pick(row.env as { [K in keyof Shape]?: true })]] : [],
+    ),
+  ) as never;
+}
+
 /** The environment schema of each Lambda step's handler: the variables its row names. */
-export const STEP_ENV = Object.fromEntries(
-  LAMBDA_STEPS.map(([key, row]) => [key, PipelineEnvSchema.pick(row.env as { [K in keyof Shape]?: true })]),
-) as unknown as { [K in LambdaStepKey]: EnvOf<Steps[K]['env']> };
+export const STEP_ENV = envSchemasOf(PIPELINE_STEPS);

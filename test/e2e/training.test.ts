@@ -39,12 +39,14 @@ import {
   type Target,
 } from '../../infra/ops/runs.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import { describeServing } from '../../shared/deployment/serving.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
 import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
 import demo from '../../use-cases/flight-delay.ts';
+import { endOf, startDeploy } from '../support/deployment.ts';
 
 const useCase = UseCaseSchema.parse(demo);
 const SLICE = {
@@ -314,12 +316,29 @@ describe('training pipeline (dev: no approval)', () => {
             SupportedContentTypes: ['text/csv'],
             SupportedResponseMIMETypes: ['text/csv'],
           },
+          CustomerMetadataProperties: { encodingUri: state.dataset.encodingUri },
         }),
       );
       const version = (
         await sm.send(new DescribeModelPackageCommand({ ModelPackageName: pkg.ModelPackageArn }))
       ).ModelPackageVersion;
+      // The champion is what serves: put the leaky model on the endpoint first.
+      const deployed = await endOf(
+        env.sfn,
+        await startDeploy(env.cloud, env.sfn, 'dev', 'flight-delay', {
+          modelPackageArn: pkg.ModelPackageArn ?? '',
+          trigger: 'pipeline',
+          actor: 'e2e',
+          reason: 'a leaky champion',
+        }),
+      );
+      expect(deployed.output).toMatchObject({
+        outcome: 'deployed',
+        modelVersion: `flight-delay:v${version}`,
+      });
 
+      const serving = await describeServing(sm, String(deployed.output?.endpointName));
+      expect(serving?.variants.map((v) => v.modelVersion)).toEqual([`flight-delay:v${version}`]);
       const worse = await run(env);
       expect(worse.done.status).toBe('SUCCEEDED');
       expect(JSON.parse(worse.done.output ?? '{}')).toBeDefined();

@@ -49,10 +49,11 @@ function asObject(value: Json | undefined): JsonObject {
 }
 
 /** The state machine definitions of a template, parsed. */
-function definitions(t: Template): JsonObject[] {
-  return Object.values(t.findResources('AWS::StepFunctions::StateMachine') as Resources).map((r) =>
-    asObject(JSON.parse(flatten(r.Properties?.DefinitionString)) as Json),
-  );
+/** The definitions of the template's state machines whose name ends with `-<kind>`. */
+function definitions(t: Template, kind: 'training' | 'deploy' = 'training'): JsonObject[] {
+  return Object.values(t.findResources('AWS::StepFunctions::StateMachine') as Resources)
+    .filter((r) => String(r.Properties?.StateMachineName).endsWith(`-${kind}`))
+    .map((r) => asObject(JSON.parse(flatten(r.Properties?.DefinitionString)) as Json));
 }
 
 /** Every state of a definition, Parallel branches included, with the level it sits at. */
@@ -148,6 +149,8 @@ const TASK_TYPES: Record<keyof typeof STEP_NAMES, string> = {
   recordFailure: 'Task',
   notifyFailure: 'Task',
   failed: 'Fail',
+  deploy: 'Task',
+  deploymentRolledBack: 'Fail',
 };
 
 describe('the training state machine', () => {
@@ -396,18 +399,20 @@ describe('the training state machine', () => {
 
     const dev = get('dev').definition;
     expect(stateOf(dev, STEP_NAMES.register).Next).toBe('ReadyToDeploy');
-    expect(stateOf(dev, 'ReadyToDeploy').Next).toBe(STEP_NAMES.recordSuccess);
-    expect(stateOf(dev, STEP_NAMES.recordSuccess).Next).toBe('TrainingSucceeded');
+    expect(stateOf(dev, 'ReadyToDeploy').Next).toBe(STEP_NAMES.deploy);
+    expect(stateOf(dev, STEP_NAMES.deploy).Next).toBe(STEP_NAMES.recordSuccess);
+    expect(stateOf(dev, STEP_NAMES.recordSuccess).Next).toBe('IsServing');
   });
 });
 
 describe('the training pipeline resources', () => {
   it('runs a Standard state machine with X-Ray and ALL-level logs to a KMS-encrypted log group, without execution data', () => {
     const t = get('dev').service;
-    const machine = t.findResources('AWS::StepFunctions::StateMachine') as Resources;
+    const machine = t.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { StateMachineName: 'mlops-dev-flight-delay-training' },
+    }) as Resources;
     const [props] = Object.values(machine).map((r) => r.Properties);
     expect(props?.StateMachineType).toBe('STANDARD');
-    expect(props?.StateMachineName).toBe('mlops-dev-flight-delay-training');
     expect(props?.TracingConfiguration).toEqual({ Enabled: true });
     const logging = asObject(props?.LoggingConfiguration);
     expect(logging).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });

@@ -22,11 +22,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type DeployStepsFactory, TrainingDefinition } from '../../../pipelines/training/definition.ts';
 import type { UseCase } from '../../../shared/config/use-case.ts';
+import { endpointNameOf } from '../../../shared/deployment/names.ts';
 import { canonicalJson, sha256Hex } from '../../../shared/ledger/canonical.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import { TRAINING_ROUTES } from '../../../shared/pipeline/contracts.ts';
-import type { LambdaStepKey } from '../../../shared/pipeline/steps.ts';
+import { LAMBDA_STEPS, type LambdaStepKey, STEP_ENV } from '../../../shared/pipeline/steps.ts';
 import { logRetentionOf, removalPolicyOf, type StageConfig } from '../../config/stage.ts';
+import { ModelDeployment } from '../deployment.ts';
 import { throwIfProblems } from '../errors.ts';
 import type { MlopsFunction } from '../mlops-function.ts';
 import type { LedgerTable } from '../mlops-table.ts';
@@ -98,7 +100,7 @@ export interface TrainingPipelineProps {
   readonly approvalTimeout?: Duration;
   /**
    * Deployment steps between ReadyToDeploy and RecordSuccess.
-   * @default - none
+   * @default - the Deploy step: a nested run of this use case's deploy state machine
    */
   readonly deploy?: DeployStepsFactory;
 }
@@ -119,6 +121,10 @@ export class TrainingPipeline extends Construct {
   readonly modelPackageGroup: sagemaker.CfnModelPackageGroup;
   /** Name of the model package group. */
   readonly modelPackageGroupName: string;
+  /** The use case's SageMaker endpoint (created by the first deployment). */
+  readonly endpointName: string;
+  /** The deploy state machine: the only way a model reaches the endpoint. */
+  readonly deployment: ModelDeployment;
   /** Failure notifications (and approval requests) of the use case; KMS-encrypted, TLS-only. */
   readonly topic: sns.Topic;
   /** Image used for training and inference. */
@@ -165,6 +171,7 @@ export class TrainingPipeline extends Construct {
         ? xgboostImageUri(region, useCase.model.algorithm.version)
         : useCase.model.algorithm.imageUri;
     this.modelPackageGroupName = `mlops-${stage.name}-${useCase.name}`;
+    this.endpointName = endpointNameOf(stage.name, useCase.name);
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
       modelPackageGroupDescription: `mlops ${stage.name}: model versions of ${useCase.name}`,
@@ -182,6 +189,8 @@ export class TrainingPipeline extends Construct {
       runState: props.runState,
       topic: this.topic,
       modelPackageGroupName: this.modelPackageGroupName,
+      endpointName: this.endpointName,
+      dataKey: props.encryptionKey,
     });
     const roleProblems: string[] = [];
     this.sagemakerRole = createSageMakerRole(
@@ -208,11 +217,15 @@ export class TrainingPipeline extends Construct {
       CODE_VERSION: props.codeVersion ?? gitCodeVersion(),
       CONFIG_HASH: useCaseConfigHash(useCase),
       TOPIC_ARN: this.topic.topicArn,
+      ENDPOINT_NAME: this.endpointName,
+      DATA_KEY_ARN: props.encryptionKey.keyArn,
     };
     const functionProblems: string[] = [];
     this.functions = createStepFunctions(
       this,
       {
+        rows: LAMBDA_STEPS,
+        envs: STEP_ENV,
         useCaseName: useCase.name,
         stage,
         encryptionKey: props.encryptionKey,
@@ -224,6 +237,19 @@ export class TrainingPipeline extends Construct {
       functionProblems,
     );
     throwIfProblems(this, functionProblems);
+
+    // Build: the deploy state machine the pipeline runs after ReadyToDeploy.
+    this.deployment = new ModelDeployment(this, 'Deployment', {
+      useCase,
+      stage,
+      encryptionKey: props.encryptionKey,
+      ledger: props.ledger,
+      resources,
+      functionsDir,
+      available: this.environment,
+      endpointName: this.endpointName,
+    });
+    this.deployment.addRollbackRoute(props.api);
 
     // Build: the state machine.
     const definition = new TrainingDefinition(this, 'Definition', {
@@ -238,7 +264,7 @@ export class TrainingPipeline extends Construct {
       dataKey: props.encryptionKey,
       failureTopic: this.topic,
       approvalTimeout: props.approvalTimeout,
-      deploy: props.deploy,
+      deploy: props.deploy ?? this.deployment.pipelineStep,
     });
     const logGroup = new logs.LogGroup(this, 'Logs', {
       encryptionKey: props.encryptionKey,
@@ -292,6 +318,11 @@ export class TrainingPipeline extends Construct {
         id: jobFinding('model'),
         reason:
           'The candidate model name is per run ($.dataset.names.candidateModel), known only at run time.',
+      },
+      {
+        id: finding(this.deployment.executionArnPattern()),
+        reason:
+          'Added by the .sync Deploy step: the pipeline waits on (DescribeExecution) or stops the executions of its own deploy state machine, whose names are given at run time.',
       },
       ...Object.values(this.functions).map((m) => ({
         id: finding(`${m.fn.functionArn}:*`),

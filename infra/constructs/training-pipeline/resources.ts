@@ -2,9 +2,10 @@
  * What the step table's grants name (GrantTarget), resolved for one use case: the ARN patterns of
  * its prefixes, registry and tables, and the bucket and prefixes an `s3:ListBucket` grant needs.
  */
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -23,6 +24,10 @@ export interface PipelineResourcesProps {
   readonly runState: ITableV2;
   readonly topic: sns.ITopic;
   readonly modelPackageGroupName: string;
+  /** The use case's endpoint (deployments create and update it). */
+  readonly endpointName: string;
+  /** The data key. */
+  readonly dataKey: IKey;
 }
 
 /** An object prefix: the bucket's ARN and the `s3:prefix` patterns under it. */
@@ -67,6 +72,17 @@ export class PipelineResources {
       models: [sagemakerArn('model', '*')],
       runState: [props.runState.tableArn],
       topic: [props.topic.topicArn],
+      endpoint: [sagemakerArn('endpoint', props.endpointName)],
+      endpointConfigs: [sagemakerArn('endpoint-config', `${props.endpointName}-*`)],
+      alarms: [
+        stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: `${props.endpointName}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+      dataKey: [props.dataKey.keyArn],
       '*': ['*'],
     };
     this.sagemakerLogGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws/sagemaker/*`;

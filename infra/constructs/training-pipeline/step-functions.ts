@@ -9,13 +9,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import {
-  LAMBDA_STEPS,
-  type LambdaStepKey,
-  type LambdaStepRow,
-  STEP_ENV,
-  type StepGrant,
-} from '../../../shared/pipeline/steps.ts';
+import { LAMBDA_STEPS, type LambdaStepRow, type StepGrant } from '../../../shared/pipeline/steps.ts';
 import { logRetentionOf, removalPolicyOf, type StageConfig } from '../../config/stage.ts';
 import { MlopsFunction } from '../mlops-function.ts';
 import type { LedgerTable } from '../mlops-table.ts';
@@ -66,7 +60,14 @@ export function environmentFor(
   return out;
 }
 
-export interface StepFunctionsProps {
+/** A handler's environment contract: a zod object whose shape names its variables. */
+type EnvContract = Parameters<typeof environmentFor>[1];
+
+export interface StepFunctionsProps<K extends string> {
+  /** The Lambda rows of a step table, with their keys. */
+  readonly rows: readonly (readonly [K, LambdaStepRow])[];
+  /** Each row's environment contract (the table's `envSchemasOf`). */
+  readonly envs: Readonly<Record<K, EnvContract>>;
   readonly useCaseName: string;
   readonly stage: StageConfig;
   readonly encryptionKey: IKey;
@@ -77,14 +78,14 @@ export interface StepFunctionsProps {
   readonly available: Readonly<Record<string, string>>;
 }
 
-/** Creates the functions of the step table's Lambda rows in `scope`, with their grants. */
-export function createStepFunctions(
+/** Creates the functions of a step table's Lambda rows in `scope`, with their grants. */
+export function createStepFunctions<K extends string>(
   scope: Construct,
-  props: StepFunctionsProps,
+  props: StepFunctionsProps<K>,
   problems: string[],
-): Record<LambdaStepKey, MlopsFunction> {
-  const out: Partial<Record<LambdaStepKey, MlopsFunction>> = {};
-  for (const [key, row] of LAMBDA_STEPS) {
+): Record<K, MlopsFunction> {
+  const out: Partial<Record<K, MlopsFunction>> = {};
+  for (const [key, row] of props.rows) {
     const fn = new MlopsFunction(scope, functionId(row.handler), {
       entry: join(props.functionsDir, row.handler),
       description: `${props.useCaseName}: ${row.fn.description}`,
@@ -93,27 +94,27 @@ export function createStepFunctions(
       memorySize: Math.max(props.stage.lambdaMemoryMb, row.fn.minMemoryMb ?? 0),
       logRetention: logRetentionOf(props.stage),
       logRemovalPolicy: removalPolicyOf(props.stage),
-      environment: environmentFor(key, STEP_ENV[key], props.available, problems),
+      environment: environmentFor(key, props.envs[key], props.available, problems),
     });
     // Every step reads its KMS-encrypted environment and the data the pipeline encrypts.
     props.encryptionKey.grant(fn.fn, 'kms:Decrypt', 'kms:GenerateDataKey');
     for (const grant of row.grants) applyGrant(scope, fn, key, row, grant, props, problems);
     out[key] = fn;
   }
-  return out as Record<LambdaStepKey, MlopsFunction>;
+  return out as Record<K, MlopsFunction>;
 }
 
 const LEDGER_KEY_REASON =
   "Granted by LedgerTable.grantAppend (the key's encrypt/decrypt set) so the step can write the KMS-encrypted ledger; scoped to that one key.";
 
 /** One grant of a row, as a construct method or a policy statement, with its acknowledgement beside it. */
-function applyGrant(
+function applyGrant<K extends string>(
   scope: Construct,
   target: MlopsFunction,
-  key: LambdaStepKey,
+  key: K,
   row: LambdaStepRow,
   grant: StepGrant,
-  props: StepFunctionsProps,
+  props: StepFunctionsProps<K>,
   problems: string[],
 ): void {
   if ('ledger' in grant) {

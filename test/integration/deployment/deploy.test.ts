@@ -1,0 +1,265 @@
+/**
+ * The synthesized deploy state machine in the local cloud: the bundled deploy functions, the
+ * SageMaker emulator's endpoints, the local CloudWatch evaluating the stack's own alarms, and the
+ * bundled predict function behind the API. Three model versions: the first creates the endpoint,
+ * the second goes out as a canary that bakes, the third is made to fail and is rolled back.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthApp } from '../../../infra/cli/local.ts';
+import { resourceNames } from '../../../infra/demo/seed.ts';
+import { localS3Client } from '../../../infra/local/clients.ts';
+import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
+import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
+import { signedFetch } from '../../../infra/local/sigv4.ts';
+import { UseCaseSchema } from '../../../shared/config/use-case.ts';
+import { deploymentAlarmNames, endpointNameOf, servingModelName } from '../../../shared/deployment/names.ts';
+import type { LedgerEvent } from '../../../shared/ledger/events.ts';
+import { recordsOn, servedAt } from '../../../shared/ledger/queries.ts';
+import demo from '../../../use-cases/flight-delay.ts';
+import { runMlops } from '../../support/cli.ts';
+import { endOf, type RegisteredModel, registerModel, startDeploy } from '../../support/deployment.ts';
+
+const useCase = UseCaseSchema.parse(demo);
+const AIRPORTS = ['ORD', 'DFW', 'ATL'];
+const STAGE = 'dev';
+
+const stateFile = join(mkdtempSync(join(tmpdir(), 'deploy-it-state-')), 'cloud.json');
+const mlops = (args: readonly string[]) => runMlops(args, { MLOPS_LOCAL_STATE: stateFile });
+let cloud: LocalCloud;
+let sfn: SFNClient;
+let sm: SageMakerClient;
+let s3: ReturnType<typeof localS3Client>;
+let ledger: { client: DynamoDBDocumentClient; tableName: string };
+let endpointName: string;
+let apiUrl: string;
+const models: RegisteredModel[] = [];
+
+async function predictOnce(airport: string) {
+  const res = await signedFetch(`${apiUrl}/predict/${useCase.name}`, 'POST', {
+    entities: { 'airport-delays': airport },
+    request: { hour: 17, weekday: 5, distance: 800, origin: airport, destination: 'DFW' },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Predicts in a loop until `done` settles; the versions that answered, and the failures. */
+async function predictWhile(done: Promise<unknown>) {
+  let over = false;
+  void done.finally(() => {
+    over = true;
+  });
+  const versions = new Map<string, number>();
+  let failures = 0;
+  let i = 0;
+  while (!over) {
+    const { status, body } = await predictOnce(AIRPORTS[i++ % AIRPORTS.length] ?? 'ORD');
+    if (status === 200)
+      versions.set(String(body.modelVersion), (versions.get(String(body.modelVersion)) ?? 0) + 1);
+    else failures++;
+  }
+  return { versions, failures };
+}
+
+async function endpointEvents(): Promise<LedgerEvent[]> {
+  return (await recordsOn(ledger, 'byEndpoint', endpointName)).map((r) => r.event);
+}
+
+async function deploy(model: RegisteredModel, reason: string) {
+  const arn = await startDeploy(cloud, sfn, STAGE, useCase.name, {
+    modelPackageArn: model.modelPackageArn,
+    trigger: 'pipeline',
+    actor: 'integration-test',
+    reason,
+  });
+  return endOf(sfn, arn);
+}
+
+beforeAll(async () => {
+  const { outdir } = synthApp(STAGE, mkdtempSync(join(tmpdir(), 'deploy-it-')));
+  cloud = await startLocalCloud({ cdkOut: outdir, timeScale: 0.01, log: () => {}, stateFile });
+  const region = cloud.assembly.placement.region;
+  sfn = new SFNClient({ endpoint: cloud.endpoints.stepfunctions, region, credentials: LOCAL_CREDENTIALS });
+  sm = new SageMakerClient({ endpoint: cloud.endpoints.sagemaker, region, credentials: LOCAL_CREDENTIALS });
+  s3 = localS3Client(cloud.endpoints.s3);
+  const names = resourceNames(cloud);
+  ledger = {
+    client: DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
+    ),
+    tableName: names.ledger,
+  };
+  endpointName = endpointNameOf(STAGE, useCase.name);
+  apiUrl = `${cloud.apiEndpoint}/v1`;
+  for (const airport of AIRPORTS) {
+    const res = await signedFetch(`${apiUrl}/features/airport-delays/${airport}`, 'PUT', {
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      values: { delayRate2h: 0.3, flights2h: 12 },
+    });
+    expect(res.status).toBe(200);
+  }
+  for (const [i, seed] of [11, 22, 33].entries()) {
+    models.push(
+      await registerModel(cloud, { sm, s3 }, useCase, {
+        name: `deploy-it-${i + 1}`,
+        seed,
+        airports: AIRPORTS,
+        bucket: names.datasets,
+      }),
+    );
+  }
+}, 240_000);
+
+afterAll(async () => {
+  sfn?.destroy();
+  sm?.destroy();
+  s3?.destroy();
+  ledger?.client.destroy();
+  await cloud?.stop();
+});
+
+describe('the deploy state machine', () => {
+  it('answers 503 naming the missing endpoint before anything is deployed', async () => {
+    const { status, body } = await predictOnce('ORD');
+    expect(status).toBe(503);
+    expect(body.requestId).toEqual(expect.any(String));
+  });
+
+  it('creates the endpoint on the first version, and predict names that version', async () => {
+    const [v1] = models;
+    const end = await deploy(v1 as RegisteredModel, 'first model');
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.output).toMatchObject({ outcome: 'deployed', modelVersion: v1?.modelVersion, endpointName });
+    const { status, body } = await predictOnce('ORD');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ modelVersion: v1?.modelVersion, threshold: useCase.gates.threshold });
+    expect(body.score).toBeGreaterThanOrEqual(0);
+    expect(body.score).toBeLessThanOrEqual(1);
+    expect(body.label).toBe((body.score as number) >= useCase.gates.threshold ? 1 : 0);
+    const types = (await endpointEvents()).map((e) => e.type);
+    expect(types).toEqual(['DeploymentStarted', 'DeploymentCompleted']);
+  });
+
+  it('refuses a missing non-nullable online feature with a 400 naming the group and the feature', async () => {
+    const { status, body } = await predictOnce('JFK');
+    expect(status).toBe(400);
+    const problems = body.problems as { field: string; problem: string }[];
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.field).toBe('entities.airport-delays');
+    expect(problems[0]?.problem).toMatch(/'flights2h'.*not nullable/);
+  });
+
+  it('bakes a canary where both versions answer, then serves only the new one', async () => {
+    const [v1, v2] = models as [RegisteredModel, RegisteredModel];
+    const ended = deploy(v2, 'second model');
+    const during = await predictWhile(ended);
+    const end = await ended;
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.output).toMatchObject({ outcome: 'deployed', modelVersion: v2.modelVersion });
+    expect(during.failures).toBe(0);
+    expect(during.versions.get(v1.modelVersion)).toBeGreaterThan(0);
+    expect(during.versions.get(v2.modelVersion)).toBeGreaterThan(0);
+    const after = new Set<string>();
+    for (const airport of AIRPORTS) after.add(String((await predictOnce(airport)).body.modelVersion));
+    expect([...after]).toEqual([v2.modelVersion]);
+    const events = (await endpointEvents()).filter(
+      (e) => 'modelVersion' in e && e.modelVersion === v2.modelVersion,
+    );
+    expect(events.map((e) => e.type)).toEqual(['DeploymentStarted', 'DeploymentCompleted']);
+    expect(events[0]).toMatchObject({
+      strategy: { kind: 'canary', canaryPercent: useCase.deployment.canary.percent },
+    });
+  });
+
+  it('rolls a failing canary back on its alarm and says so', async () => {
+    const [, v2, v3] = models as [RegisteredModel, RegisteredModel, RegisteredModel];
+    const group = cloud.assembly.modelPackageGroups.find((g) => g.name.endsWith(useCase.name))?.name ?? '';
+    const version = Number(v3.modelVersion.split(':v')[1]);
+    cloud.sagemaker.faults.inject(`InvokeModel:${servingModelName(group, version)}`, {
+      error: 'ModelError',
+      message: 'injected: the new model crashes',
+      times: 100_000,
+    });
+    const before = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    const ended = deploy(v3, 'third model, broken');
+    const during = await predictWhile(ended);
+    const end = await ended;
+    cloud.sagemaker.faults.clear();
+    expect(during.failures).toBeGreaterThan(0);
+    expect(end.status).toBe('SUCCEEDED');
+    expect(end.output).toMatchObject({ outcome: 'rolled-back', modelVersion: v3.modelVersion });
+    const after = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    expect(after.EndpointConfigName).toBe(before.EndpointConfigName);
+    const rolledBack = (await endpointEvents()).find((e) => e.type === 'DeploymentRolledBack');
+    expect(rolledBack).toMatchObject({
+      modelVersion: v3.modelVersion,
+      restoredModelVersion: v2.modelVersion,
+    });
+    const alarms = deploymentAlarmNames(endpointName);
+    const watched = [...Object.values(alarms.errors), alarms.predictErrors];
+    const named = rolledBack && 'alarms' in rolledBack ? (rolledBack.alarms ?? []) : [];
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.every((a) => watched.includes(a))).toBe(true);
+    const served = await servedAt(ledger, endpointName, new Date(Date.now() + 1000).toISOString());
+    expect(served.modelVersion).toBe(v2.modelVersion);
+    const { body } = await predictOnce('ORD');
+    expect(body.modelVersion).toBe(v2.modelVersion);
+  });
+
+  it('refuses bad rollback requests with a 4xx naming the field, and starts nothing', async () => {
+    const url = `${apiUrl}/deployments/${useCase.name}/rollback`;
+    const executions = async () => (await recordsOn(ledger, 'byEndpoint', endpointName)).length;
+    const before = await executions();
+    const cases: [unknown, number, string][] = [
+      [{}, 400, 'reason'],
+      [{ reason: '   ' }, 400, 'reason'],
+      [{ reason: 'x', to: 'two' }, 400, 'to'],
+      [{ reason: 'x', to: 99 }, 404, 'to'],
+      [{ reason: 'x', to: 3 }, 409, 'to'],
+      [{ reason: 'x', extra: true }, 400, ''],
+    ];
+    for (const [body, status, field] of cases) {
+      const res = await signedFetch(url, 'POST', body);
+      const answer = (await res.json()) as { message: string; problems?: { field: string }[] };
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      if (status === 400 && field) expect(answer.problems?.map((p) => p.field)).toContain(field);
+      if (status !== 400) expect(answer.message).toMatch(/^to: /);
+    }
+    const malformed = await fetch(url, { method: 'POST', body: '{' });
+    expect(malformed.status).toBeGreaterThanOrEqual(400);
+    expect(malformed.status).toBeLessThan(500);
+    expect(await executions()).toBe(before);
+  });
+
+  it('`mlops rollback` puts the previous approved version back, with the caller and the reason', async () => {
+    const [v1, v2] = models as [RegisteredModel, RegisteredModel];
+    const run = await mlops(['rollback', useCase.name, '--reason', 'v2 misbehaves for our users', '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      fromModelVersion: v2.modelVersion,
+      toModelVersion: v1.modelVersion,
+      status: 'SUCCEEDED',
+    });
+    expect(out.result).toMatchObject({ outcome: 'deployed', modelVersion: v1.modelVersion });
+    const { body } = await predictOnce('ORD');
+    expect(body.modelVersion).toBe(v1.modelVersion);
+    const started = (await endpointEvents()).filter((e) => e.type === 'DeploymentStarted').at(-1);
+    expect(started).toMatchObject({
+      trigger: 'rollback',
+      reason: 'v2 misbehaves for our users',
+      modelVersion: v1.modelVersion,
+      previousModelVersion: v2.modelVersion,
+      strategy: { kind: 'all-at-once' },
+    });
+    expect(started?.actor).toMatch(/^arn:aws:(iam|sts)::/);
+    const served = await servedAt(ledger, endpointName, new Date(Date.now() + 1000).toISOString());
+    expect(served.modelVersion).toBe(v1.modelVersion);
+  });
+});

@@ -2,6 +2,7 @@
  * `mlops local up|status|tick`: run the synthesized app on this machine, see what runs where, and
  * fire schedules by hand.
  */
+
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -9,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
+import { buildOpenApiDocument } from '../api/openapi.ts';
+import { loadUseCases } from '../config/use-cases.ts';
 import { type LocalCloud, type LocalCloudState, startLocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { scheduledEventFor } from '../local/scheduler.ts';
@@ -70,6 +73,7 @@ export async function localUp(options: UpOptions): Promise<{ cloud: LocalCloud; 
     runSchedules: options.runSchedules,
     // A second, in-memory cloud must not take over the running one's state file.
     stateFile: running ? undefined : STATE_FILE,
+    documents: { '/openapi.json': async () => buildOpenApiDocument(await loadUseCases()) },
     log: options.quiet ? () => {} : (line) => console.log(line),
   });
   return { cloud, synthMs };

@@ -26,6 +26,11 @@ export const StageConfigSchema = z.strictObject({
   lambdaMemoryMb: z.number().int().min(128).max(10240),
   /** Multiplies each use case's endpoint instance count (dev runs smaller). */
   endpointCapacityFactor: z.number().positive().max(1),
+  /** API Gateway throttling of every route of the stage (steady requests per second, and burst). */
+  apiThrottle: z.strictObject({
+    rateLimit: z.number().int().min(1),
+    burstLimit: z.number().int().min(1),
+  }),
 });
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 
@@ -40,6 +45,7 @@ const STAGES: Record<StageName, StageConfig> = {
     logRetentionDays: 30,
     lambdaMemoryMb: 512,
     endpointCapacityFactor: 0.5,
+    apiThrottle: { rateLimit: 50, burstLimit: 100 },
   },
   prod: {
     name: 'prod',
@@ -51,6 +57,7 @@ const STAGES: Record<StageName, StageConfig> = {
     logRetentionDays: 365,
     lambdaMemoryMb: 1024,
     endpointCapacityFactor: 1,
+    apiThrottle: { rateLimit: 500, burstLimit: 1000 },
   },
 };
 

@@ -34,6 +34,12 @@ export interface ApiGatewayOptions {
    * @default - true only when the environment sets MLOPS_LOCAL_IAM_BYPASS=1
    */
   readonly iamBypass?: boolean;
+  /**
+   * JSON documents served as they are at `GET <path>` (for example `/openapi.json`), unsigned,
+   * before any route is matched.
+   * @default - none
+   */
+  readonly documents?: Readonly<Record<string, () => unknown | Promise<unknown>>>;
 }
 
 /** A running local API Gateway. */
@@ -487,6 +493,11 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
           'x-amzn-errortype': 'BadRequestException',
         },
       );
+      return;
+    }
+    const document = options.documents?.[url.pathname];
+    if (document && (req.method ?? 'GET').toUpperCase() === 'GET') {
+      sendJson(res, 200, await document(), ids);
       return;
     }
     const match = findRoute(assembly.routes, (req.method ?? 'GET').toUpperCase(), url.pathname);

@@ -74,6 +74,11 @@ export interface LocalCloudOptions {
    */
   readonly runSchedules?: boolean;
   /**
+   * JSON documents the API serves at `GET <path>`, for example the OpenAPI document.
+   * @default - none
+   */
+  readonly documents?: Readonly<Record<string, () => unknown | Promise<unknown>>>;
+  /**
    * Where `mlops local status` finds the running cloud.
    * @default - not written
    */
@@ -258,6 +263,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       runtime: lambda,
       port: options.ports?.api,
       iamBypass: options.iamBypass ?? false,
+      ...(options.documents ? { documents: options.documents } : {}),
     });
     stops.push(() => api.stop());
     const triggers: Triggers = startTriggers({

@@ -88,8 +88,9 @@ export class ServiceStack extends Stack {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         // Request and response bodies may carry features; never copy them to logs.
         dataTraceEnabled: false,
-        throttlingRateLimit: 200,
-        throttlingBurstLimit: 400,
+        // Every method of the stage ('/*/*'): predict, features, labels, feedback, training, audit.
+        throttlingRateLimit: stage.apiThrottle.rateLimit,
+        throttlingBurstLimit: stage.apiThrottle.burstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
           caller: true,

@@ -6,6 +6,8 @@
  *   npm run bench                 every benchmark
  *   npm run bench -- startup      `mlops local up` to ready, median of 3
  *   npm run bench -- features     feature ingest/read through the local API vs raw DynamoDB GetItem
+ *   npm run bench -- predict      POST /predict through the local API vs raw BatchGetItem +
+ *                                 InvokeEndpoint on the same emulators
  *   npm run bench -- partitions   a year of daily label partitions from s3rver, bounded concurrency
  *                                 vs sequential (`--days <n>`, default 365)
  */
@@ -15,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { PROJECT_ROOT, synthApp } from '../../infra/cli/local.ts';
 import { localS3Client } from '../../infra/local/clients.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
@@ -23,6 +28,7 @@ import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
 import { startS3 } from '../../infra/local/engines/s3.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import { endpointNameOf } from '../../shared/deployment/names.ts';
 import {
   addDays,
   PARTITION_READ_CONCURRENCY,
@@ -37,7 +43,10 @@ import {
   storedLabelSchema,
 } from '../../shared/labels/schema.ts';
 import { readLabels, validateLabels, writeLabels } from '../../shared/labels/store.ts';
+import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
+import { parseS3Uri, readText } from '../../shared/s3.ts';
 import flightDelay from '../../use-cases/flight-delay.ts';
+import { demoRows, endOf, registerModel, startDeploy } from '../support/deployment.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -322,6 +331,134 @@ async function benchPartitions(days = 365, rowsPerDay = 40): Promise<void> {
   }
 }
 
+/**
+ * `POST /predict/flight-delay` through the local API (SigV4, API emulator, Lambda worker, the
+ * predict function: BatchGetItem, encode, InvokeEndpoint) against what it cannot avoid, the raw
+ * BatchGetItem of the same keys followed by a raw InvokeEndpoint of the same encoded row.
+ */
+async function benchPredict(samples = 300): Promise<void> {
+  const { outdir } = synthApp('dev', mkdtempSync(join(tmpdir(), 'bench-app-')));
+  const cloud = await startLocalCloud({ cdkOut: outdir, timeScale: 0.01, log: () => {} });
+  const region = cloud.assembly.placement.region;
+  const sm = new SageMakerClient({
+    endpoint: cloud.endpoints.sagemaker,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const runtime = new SageMakerRuntimeClient({
+    endpoint: cloud.endpoints.sagemakerRuntime,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sfn = new SFNClient({
+    endpoint: cloud.endpoints.stepfunctions,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const s3 = localS3Client(cloud.endpoints.s3, region);
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
+  );
+  try {
+    const useCase = UseCaseSchema.parse(flightDelay);
+    const airports = ['ORD', 'DFW', 'ATL', 'LAX', 'PHX'];
+    const datasets = cloud.assembly.buckets.find((b) => b.logicalId.startsWith('Datasets'))?.name ?? '';
+    const table = cloud.assembly.tables.find((t) => t.logicalId.startsWith('OnlineFeatures'))?.name ?? '';
+    const model = await registerModel(cloud, { sm, s3 }, useCase, {
+      name: 'bench-predict',
+      seed: 7,
+      bucket: datasets,
+      rows: demoRows(7, 400, airports),
+    });
+    const end = await endOf(
+      sfn,
+      await startDeploy(cloud, sfn, 'dev', useCase.name, {
+        modelPackageArn: model.modelPackageArn,
+        trigger: 'pipeline',
+        actor: 'bench',
+        reason: 'predict benchmark',
+      }),
+    );
+    if (end.output?.outcome !== 'deployed') throw new Error(`deploy: ${JSON.stringify(end)}`);
+    for (const airport of airports) {
+      const res = await signedFetch(`${cloud.apiEndpoint}/v1/features/airport-delays/${airport}`, 'PUT', {
+        eventTime: new Date().toISOString(),
+        values: { delayRate2h: 0.25, flights2h: 20 },
+      });
+      if (res.status !== 200) throw new Error(`PUT features answered ${res.status}`);
+    }
+    const endpointName = endpointNameOf('dev', useCase.name);
+    const encode = featureEncoder(JSON.parse(await readText(s3, parseS3Uri(model.encodingUri))) as Encoding);
+    const request = (i: number) => {
+      const airport = airports[i % airports.length] ?? 'ORD';
+      return {
+        entities: { 'airport-delays': airport },
+        request: {
+          hour: i % 24,
+          weekday: 1 + (i % 7),
+          distance: 300 + i,
+          origin: airport,
+          destination: 'DFW',
+        },
+      };
+    };
+    const api = async (i: number) => {
+      const res = await signedFetch(`${cloud.apiEndpoint}/v1/predict/${useCase.name}`, 'POST', request(i));
+      if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    };
+    const raw = async (i: number) => {
+      const r = request(i);
+      const airport = r.entities['airport-delays'];
+      const out = await doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table]: { Keys: [{ pk: onlineKey('airport-delays', airport) }], ConsistentRead: true },
+          },
+        }),
+      );
+      const values = (out.Responses?.[table]?.[0]?.values ?? {}) as Record<string, number>;
+      await runtime.send(
+        new InvokeEndpointCommand({
+          EndpointName: endpointName,
+          ContentType: 'text/csv',
+          Body: Buffer.from(encode({ ...values, ...r.request })),
+        }),
+      );
+    };
+    for (let i = 0; i < 30; i++) {
+      await api(i);
+      await raw(i);
+    }
+    const apiTimes: number[] = [];
+    const rawTimes: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      apiTimes.push(await time(() => api(i)));
+      rawTimes.push(await time(() => raw(i)));
+    }
+    const row = (name: string, t: number[]) =>
+      console.log(
+        `${name.padEnd(52)} p50 ${fmt(percentile(t, 50)).padStart(10)}   p99 ${fmt(percentile(t, 99)).padStart(10)}`,
+      );
+    console.log(`\n== predict through the local API (${samples} interleaved samples each, sequential) ==`);
+    row('POST /predict/{useCase}', apiTimes);
+    row('raw BatchGetItem + InvokeEndpoint, same emulators', rawTimes);
+    const r50 = percentile(apiTimes, 50) / percentile(rawTimes, 50);
+    const r99 = percentile(apiTimes, 99) / percentile(rawTimes, 99);
+    console.log(`predict / raw: ${r50.toFixed(1)}x at p50, ${r99.toFixed(1)}x at p99`);
+    console.log(
+      '(the API path adds SigV4 verification, the local API Gateway, a Lambda worker, zod validation and the EMF and log lines)',
+    );
+  } finally {
+    doc.destroy();
+    s3.destroy();
+    sm.destroy();
+    runtime.destroy();
+    sfn.destroy();
+    await cloud.stop();
+  }
+}
+
 const args = process.argv.slice(2);
 const daysAt = args.indexOf('--days');
 const days = daysAt === -1 ? 365 : Number(args[daysAt + 1]);
@@ -329,4 +466,5 @@ if (!Number.isInteger(days) || days < 1) throw new Error('--days takes a whole n
 const which = args.find((a, i) => !a.startsWith('--') && !(daysAt !== -1 && i === daysAt + 1)) ?? 'all';
 if (which === 'all' || which === 'startup') benchStartup();
 if (which === 'all' || which === 'features') await benchFeatures();
+if (which === 'all' || which === 'predict') await benchPredict();
 if (which === 'all' || which === 'partitions') await benchPartitions(days);

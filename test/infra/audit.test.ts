@@ -234,7 +234,10 @@ describe('audit routes and archiver', () => {
     service.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId"') },
-      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 200 })]),
+      // The dev stage's throttling, on every method of the stage.
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      ]),
     });
     service.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue() });
   });

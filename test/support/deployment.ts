@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
-import { modelFeatures, type UseCase } from '../../shared/config/use-case.ts';
+import { type Feature, modelFeatures, type UseCase } from '../../shared/config/use-case.ts';
 import type { DeployInput } from '../../shared/deployment/contracts.ts';
 import { deployMachineNameOf } from '../../shared/deployment/names.ts';
 import type { FeatureValue } from '../../shared/features/records.ts';
@@ -50,6 +50,43 @@ export function demoRows(seed: number, n: number, airports: readonly string[]) {
   });
 }
 
+/** Random values of `features`, within their bounds; categoricals from their categories or `vocabulary`. */
+export function syntheticValues(
+  features: readonly Feature[],
+  r: () => number,
+  vocabulary: readonly string[],
+): Record<string, FeatureValue> {
+  const out: Record<string, FeatureValue> = {};
+  for (const f of features) {
+    if (f.type === 'boolean') out[f.name] = r() < 0.5;
+    else if (f.type === 'categorical') {
+      const choices = f.categories ?? vocabulary;
+      out[f.name] = choices[Math.floor(r() * choices.length)] ?? choices[0] ?? 'x';
+    } else {
+      const lo = f.min ?? 0;
+      const hi = f.max ?? lo + 100;
+      const v = lo + r() * (hi - lo);
+      out[f.name] = f.type === 'integer' ? Math.floor(v) : Math.round(v * 100) / 100;
+    }
+  }
+  return out;
+}
+
+/** Rows of any use case's model features, with a label that depends on the first numeric one. */
+export function syntheticRows(useCase: UseCase, seed: number, n: number, vocabulary: readonly string[]) {
+  const r = random(seed);
+  const features = modelFeatures(useCase);
+  const numeric = features.find((f) => f.type === 'number' || f.type === 'integer');
+  return Array.from({ length: n }, () => {
+    const values = syntheticValues(features, r, vocabulary);
+    const x = numeric ? Number(values[numeric.name]) : 0;
+    const lo = numeric && 'min' in numeric ? (numeric.min ?? 0) : 0;
+    const hi = numeric && 'max' in numeric ? (numeric.max ?? lo + 100) : lo + 100;
+    const label: 0 | 1 = (x - lo) / (hi - lo) + r() * 0.4 > 0.7 ? 1 : 0;
+    return { features: values, label };
+  });
+}
+
 /** What {@link registerModel} made. */
 export interface RegisteredModel {
   readonly modelPackageArn: string;
@@ -57,7 +94,7 @@ export interface RegisteredModel {
   readonly encodingUri: string;
 }
 
-/** Trains a small model on `seed`'s rows (vocabulary from `airports`) and registers it, approved. */
+/** Trains a small model on `rows` and registers it, approved, with its encoding (as Register does). */
 export async function registerModel(
   cloud: LocalCloud,
   clients: { readonly sm: SageMakerClient; readonly s3: S3Client },
@@ -65,11 +102,12 @@ export async function registerModel(
   o: {
     readonly name: string;
     readonly seed: number;
-    readonly airports: readonly string[];
     readonly bucket: string;
+    /** The training rows (the vocabulary comes from them). */
+    readonly rows: readonly { readonly features: Record<string, FeatureValue>; readonly label: 0 | 1 }[];
   },
 ): Promise<RegisteredModel> {
-  const rows = demoRows(o.seed, 400, o.airports);
+  const rows = o.rows;
   const schema = modelFeatures(useCase).map((f) => ({ name: f.name, type: f.type }));
   const encoding = buildEncoding(
     schema,

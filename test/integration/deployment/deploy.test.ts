@@ -12,6 +12,7 @@ import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagema
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../../infra/api/openapi.ts';
 import { synthApp } from '../../../infra/cli/local.ts';
 import { resourceNames } from '../../../infra/demo/seed.ts';
 import { localS3Client } from '../../../infra/local/clients.ts';
@@ -23,8 +24,17 @@ import { deploymentAlarmNames, endpointNameOf, servingModelName } from '../../..
 import type { LedgerEvent } from '../../../shared/ledger/events.ts';
 import { recordsOn, servedAt } from '../../../shared/ledger/queries.ts';
 import demo from '../../../use-cases/flight-delay.ts';
+import seattle from '../../../use-cases/seattle-weather.ts';
 import { runMlops } from '../../support/cli.ts';
-import { endOf, type RegisteredModel, registerModel, startDeploy } from '../../support/deployment.ts';
+import {
+  demoRows,
+  endOf,
+  type RegisteredModel,
+  registerModel,
+  startDeploy,
+  syntheticRows,
+  syntheticValues,
+} from '../../support/deployment.ts';
 
 const useCase = UseCaseSchema.parse(demo);
 const AIRPORTS = ['ORD', 'DFW', 'ATL'];
@@ -83,7 +93,13 @@ async function deploy(model: RegisteredModel, reason: string) {
 
 beforeAll(async () => {
   const { outdir } = synthApp(STAGE, mkdtempSync(join(tmpdir(), 'deploy-it-')));
-  cloud = await startLocalCloud({ cdkOut: outdir, timeScale: 0.01, log: () => {}, stateFile });
+  cloud = await startLocalCloud({
+    cdkOut: outdir,
+    timeScale: 0.01,
+    log: () => {},
+    stateFile,
+    documents: { '/openapi.json': () => buildOpenApiDocument([useCase]) },
+  });
   const region = cloud.assembly.placement.region;
   sfn = new SFNClient({ endpoint: cloud.endpoints.stepfunctions, region, credentials: LOCAL_CREDENTIALS });
   sm = new SageMakerClient({ endpoint: cloud.endpoints.sagemaker, region, credentials: LOCAL_CREDENTIALS });
@@ -109,8 +125,8 @@ beforeAll(async () => {
       await registerModel(cloud, { sm, s3 }, useCase, {
         name: `deploy-it-${i + 1}`,
         seed,
-        airports: AIRPORTS,
         bucket: names.datasets,
+        rows: demoRows(seed, 400, AIRPORTS),
       }),
     );
   }
@@ -125,6 +141,14 @@ afterAll(async () => {
 });
 
 describe('the deploy state machine', () => {
+  it('serves the OpenAPI document with the predict and rollback routes at GET /openapi.json', async () => {
+    const res = await fetch(`${cloud.apiEndpoint}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths[`/predict/${useCase.name}`] ?? {})).toEqual(['post']);
+    expect(Object.keys(doc.paths[`/deployments/${useCase.name}/rollback`] ?? {})).toEqual(['post']);
+  });
+
   it('answers 503 naming the missing endpoint before anything is deployed', async () => {
     const { status, body } = await predictOnce('ORD');
     expect(status).toBe(503);
@@ -261,5 +285,92 @@ describe('the deploy state machine', () => {
     expect(started?.actor).toMatch(/^arn:aws:(iam|sts)::/);
     const served = await servedAt(ledger, endpointName, new Date(Date.now() + 1000).toISOString());
     expect(served.modelVersion).toBe(v1.modelVersion);
+  });
+});
+
+describe('the deploy state machine in serverless mode (seattle-weather)', () => {
+  const weather = UseCaseSchema.parse(seattle);
+  const [group] = weather.featureGroups;
+  const entity = 'SEA';
+  const serverless: RegisteredModel[] = [];
+  const endpoint = () => endpointNameOf(STAGE, weather.name);
+  const predictWeather = async () => {
+    const res = await signedFetch(`${apiUrl}/predict/${weather.name}`, 'POST', {
+      entities: { [group?.name ?? '']: entity },
+      request: syntheticValues(weather.requestFeatures, Math.random, []),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const deployWeather = async (model: RegisteredModel, reason: string) =>
+    endOf(
+      sfn,
+      await startDeploy(cloud, sfn, STAGE, weather.name, {
+        modelPackageArn: model.modelPackageArn,
+        trigger: 'pipeline',
+        actor: 'integration-test',
+        reason,
+      }),
+    );
+
+  beforeAll(async () => {
+    expect(weather.deployment.mode).toBe('serverless');
+    const res = await signedFetch(`${apiUrl}/features/${group?.name}/${entity}`, 'PUT', {
+      eventTime: new Date(Date.now() - 60_000).toISOString(),
+      values: syntheticValues(group?.features ?? [], Math.random, []),
+    });
+    expect(res.status).toBe(200);
+    for (const [i, seed] of [5, 6].entries()) {
+      serverless.push(
+        await registerModel(cloud, { sm, s3 }, weather, {
+          name: `serverless-it-${i + 1}`,
+          seed,
+          bucket: resourceNames(cloud).datasets,
+          rows: syntheticRows(weather, seed, 300, []),
+        }),
+      );
+    }
+  }, 240_000);
+
+  it('deploys the first version, and predict names it', async () => {
+    const [s1] = serverless as [RegisteredModel];
+    const end = await deployWeather(s1, 'first serverless model');
+    expect(end.output).toMatchObject({ outcome: 'deployed', modelVersion: s1.modelVersion });
+    const { status, body } = await predictWeather();
+    expect(status).toBe(200);
+    expect(body.modelVersion).toBe(s1.modelVersion);
+  });
+
+  it('takes a failing version all at once, sees the alarm through the bake, and restores the previous config', async () => {
+    const [s1, s2] = serverless as [RegisteredModel, RegisteredModel];
+    const packageGroup =
+      cloud.assembly.modelPackageGroups.find((g) => g.name.endsWith(weather.name))?.name ?? '';
+    cloud.sagemaker.faults.inject(
+      `InvokeModel:${servingModelName(packageGroup, Number(s2.modelVersion.split(':v')[1]))}`,
+      { error: 'ModelError', message: 'injected: the serverless model crashes', times: 100_000 },
+    );
+    const before = await sm.send(new DescribeEndpointCommand({ EndpointName: endpoint() }));
+    const ended = deployWeather(s2, 'second serverless model, broken');
+    let over = false;
+    void ended.finally(() => {
+      over = true;
+    });
+    let failures = 0;
+    while (!over) if ((await predictWeather()).status !== 200) failures++;
+    const end = await ended;
+    cloud.sagemaker.faults.clear();
+    expect(failures).toBeGreaterThan(0);
+    expect(end.output).toMatchObject({ outcome: 'rolled-back', modelVersion: s2.modelVersion });
+    const after = await sm.send(new DescribeEndpointCommand({ EndpointName: endpoint() }));
+    expect(after.EndpointConfigName).toBe(before.EndpointConfigName);
+    const events = (await recordsOn(ledger, 'byEndpoint', endpoint())).map((r) => r.event);
+    const started = events.filter((e) => e.type === 'DeploymentStarted').at(-1);
+    expect(started).toMatchObject({ modelVersion: s2.modelVersion, strategy: { kind: 'all-at-once' } });
+    const rolledBack = events.find((e) => e.type === 'DeploymentRolledBack');
+    expect(rolledBack).toMatchObject({
+      modelVersion: s2.modelVersion,
+      restoredModelVersion: s1.modelVersion,
+    });
+    expect(rolledBack && 'alarms' in rolledBack ? rolledBack.alarms?.length : 0).toBeGreaterThan(0);
+    expect((await predictWeather()).body.modelVersion).toBe(s1.modelVersion);
   });
 });

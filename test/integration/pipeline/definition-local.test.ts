@@ -87,6 +87,7 @@ describe.each(['dev', 'prod'] as const)('the training state machine on the local
       TransformCandidate: 'sagemaker:createTransformJob.sync',
       TransformChampion: 'sagemaker:createTransformJob.sync',
       [STEP_NAMES.notifyFailure]: 'sns:publish',
+      [STEP_NAMES.deploy]: 'states:startExecution.sync:2',
       ...(stage === 'prod'
         ? { [STEP_NAMES.approval]: 'lambda:invoke.waitForTaskToken', [STEP_NAMES.recordApproval]: 'lambda' }
         : {}),

@@ -356,7 +356,11 @@ describe('training pipeline steps on real flights', () => {
     const pkg = await sagemaker.send(
       new DescribeModelPackageCommand({ ModelPackageName: registered.modelPackageArn }),
     );
-    expect(pkg.CustomerMetadataProperties).toEqual({ runId: 'run-1', datasetHash: dataset.datasetHash });
+    expect(pkg.CustomerMetadataProperties).toEqual({
+      runId: 'run-1',
+      datasetHash: dataset.datasetHash,
+      encodingUri: dataset.encodingUri,
+    });
     expect(pkg.InferenceSpecification?.Containers?.[0]).toMatchObject({
       Image: IMAGE,
       ModelDataUrl: first.trained.modelArtifacts,

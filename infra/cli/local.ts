@@ -47,6 +47,11 @@ export interface UpOptions {
   readonly iamBypass?: boolean;
   readonly runSchedules?: boolean;
   readonly quiet?: boolean;
+  /**
+   * Multiplies Step Functions waits and retry intervals and CloudWatch alarm periods.
+   * @default 1
+   */
+  readonly timeScale?: number;
 }
 
 /** Synthesizes (unless given an assembly) and starts the local cloud; what `local up` and `start` share. */
@@ -71,6 +76,7 @@ export async function localUp(options: UpOptions): Promise<{ cloud: LocalCloud; 
     ports: { api: options.apiPort },
     iamBypass: options.iamBypass,
     runSchedules: options.runSchedules,
+    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
     // A second, in-memory cloud must not take over the running one's state file.
     stateFile: running ? undefined : STATE_FILE,
     documents: { '/openapi.json': async () => buildOpenApiDocument(await loadUseCases()) },

@@ -3,6 +3,14 @@
  * lifecycle on real flights, then keep serving until Ctrl+C (`--once` exits).
  */
 import type { Command } from 'commander';
+
+/**
+ * The demo's clock for waits: Step Functions Wait states, retry intervals and alarm periods run
+ * 20 times faster, so a deployment's one-minute endpoint polls take 3 s and a 10-minute canary
+ * bake 30 s. Nothing else changes.
+ */
+export const DEMO_TIME_SCALE = 0.05;
+
 import { runDemo } from '../demo/lifecycle.ts';
 import { readState } from '../local/state.ts';
 import { localUp, printState, untilSignal } from './local.ts';
@@ -28,10 +36,11 @@ export function registerStartCommand(program: Command): void {
           inMemory: o.inMemory,
           apiPort: o.port,
           quiet: !o.verbose,
+          timeScale: DEMO_TIME_SCALE,
         });
         step(
           2,
-          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, SNS (synth took ${Math.round(synthMs)} ms)`,
+          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, CloudWatch, SNS (synth took ${Math.round(synthMs)} ms)`,
         );
         step(
           3,
@@ -54,7 +63,9 @@ export function registerStartCommand(program: Command): void {
           console.log(`      done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
           if (o.once) {
             step(6, '--once: stopping');
-            if (!report.audit.ok) process.exitCode = 1;
+            const served = report.serving;
+            if (!report.audit.ok || served?.outcome !== 'deployed' || served.failures > 0)
+              process.exitCode = 1;
             return;
           }
           step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');

@@ -2,11 +2,13 @@
  * The demo lifecycle `npm start` runs against the local cloud, on real flights: ingest a week of
  * features through the bulk drop zone, show TTL on read through the API, run the synthesized
  * training pipeline (dataset, validation, XGBoost training, evaluation against the champion,
- * gate, registry), measure the model out of time on the following week, and verify the audit
- * chain. Capabilities not built yet are named as such.
+ * gate, registry, deployment), measure the model out of time on the following week, serve
+ * predictions of that week through the API, and verify the audit chain. Capabilities not built
+ * yet are named as such.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
+import type { DeploymentResult } from '../../shared/deployment/contracts.ts';
 import { dateOf } from '../../shared/features/offline-store.ts';
 import { labelContract } from '../../shared/labels/schema.ts';
 import { validateLabels } from '../../shared/labels/store.ts';
@@ -16,7 +18,14 @@ import type { LocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { signedFetch } from '../local/sigv4.ts';
 import { followExecution, runEvents, startRun, type Target } from '../ops/runs.ts';
-import { flightLabel, fromAirports, readFlights } from './flights.ts';
+import {
+  type AirportDelayRecord,
+  airportDelayRecords,
+  type Flight,
+  flightLabel,
+  fromAirports,
+  readFlights,
+} from './flights.ts';
 import { outOfTimeAuc } from './out-of-time.ts';
 import { type FlightSlice, resourceNames, seedFlights } from './seed.ts';
 
@@ -47,7 +56,82 @@ export interface DemoReport {
     readonly testAuc?: number;
   };
   readonly outOfTime?: { readonly rows: number; readonly auc: number };
+  /** The deployment the run ended with, and the predictions served through the API. */
+  readonly serving?: {
+    readonly outcome: string;
+    readonly modelVersion: string;
+    readonly predictions: number;
+    readonly failures: number;
+    /** Milliseconds through the local API, client side. */
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    /** Versions that answered, with their counts. */
+    readonly answeredBy: Readonly<Record<string, number>>;
+  };
   readonly audit: { readonly ok: boolean; readonly events: number };
+}
+
+/** How many of the later week's flights the demo scores through `POST /predict`. */
+const PREDICTIONS = 200;
+
+/** The q-quantile of sorted values (nearest rank). */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+
+/**
+ * Scores flights of `slice` through the API. The airports' online features are the last 2-hour
+ * windows of the slice, written again as of now (the 2001 values are past their TTL), so the
+ * endpoint sees what a live caller's flights would.
+ */
+async function servePredictions(
+  api: (path: string) => string,
+  slice: FlightSlice,
+  say: (line: string) => void,
+): Promise<Omit<NonNullable<DemoReport['serving']>, 'outcome' | 'modelVersion'>> {
+  const flights: Flight[] = [];
+  for await (const f of fromAirports(readFlights(slice.from, slice.to), new Set(slice.airports)))
+    flights.push(f);
+  async function* replay() {
+    yield* flights;
+  }
+  const latest = new Map<string, AirportDelayRecord>();
+  for await (const r of airportDelayRecords(replay())) latest.set(r.entityId, r);
+  const now = new Date().toISOString();
+  for (const r of latest.values()) {
+    const res = await signedFetch(api(`/features/airport-delays/${r.entityId}`), 'PUT', {
+      eventTime: now,
+      values: r.values,
+    });
+    if (res.status !== 200) throw new Error(`PUT /features/airport-delays/${r.entityId}: ${res.status}`);
+  }
+  const step = Math.max(1, Math.floor(flights.length / PREDICTIONS));
+  const sample = flights.filter((_, i) => i % step === 0).slice(0, PREDICTIONS);
+  const latencies: number[] = [];
+  const answeredBy: Record<string, number> = {};
+  let failures = 0;
+  let first: unknown;
+  for (const f of sample) {
+    const { entities, request } = flightLabel(f);
+    const t0 = performance.now();
+    const res = await signedFetch(api('/predict/flight-delay'), 'POST', { entities, request });
+    latencies.push(performance.now() - t0);
+    const body = (await res.json()) as { modelVersion?: string };
+    if (res.status !== 200) {
+      failures++;
+      continue;
+    }
+    first ??= { request: { entities, request }, answer: body };
+    const v = body.modelVersion ?? '?';
+    answeredBy[v] = (answeredBy[v] ?? 0) + 1;
+  }
+  latencies.sort((a, b) => a - b);
+  const p50Ms = quantile(latencies, 0.5);
+  const p99Ms = quantile(latencies, 0.99);
+  say(`POST /predict/flight-delay, e.g. ${JSON.stringify(first)}`);
+  say(
+    `${sample.length} predictions of ${span(slice)} flights through the API: ${failures} failed; answered by ${JSON.stringify(answeredBy)}; latency p50 ${p50Ms.toFixed(1)} ms, p99 ${p99Ms.toFixed(1)} ms (client side, one at a time)`,
+  );
+  return { predictions: sample.length, failures, p50Ms, p99Ms, answeredBy };
 }
 
 const span = (s: FlightSlice) =>
@@ -144,10 +228,18 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
       );
     }
 
-    // 5. Not built yet: say so rather than pretend.
-    say(
-      'canary deploy → predict → drift → retrain: not built yet (the serving and monitoring capabilities come next)',
-    );
+    // 5. Serve: the run deployed its model (the nested deploy machine); predict the later week.
+    let serving: DemoReport['serving'];
+    const deployment = (done.output ? (JSON.parse(done.output) as { deployment?: DeploymentResult }) : {})
+      .deployment;
+    if (deployment) {
+      say(
+        `deployed by the run's Deploy step (mlops-dev-flight-delay-deploy): ${deployment.outcome} ${deployment.modelVersion} on ${deployment.endpointName} (${deployment.reason})`,
+      );
+      const served = await servePredictions(api, LATER_SLICE, say);
+      serving = { outcome: deployment.outcome, modelVersion: deployment.modelVersion, ...served };
+    }
+    say('feedback → drift → retrain: not built yet (the monitoring capability comes next)');
 
     // 6. Audit: the chain verifies, including against the Object Lock archive.
     await cloud.settle();
@@ -170,6 +262,7 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
           : {}),
       },
       ...(outOfTime ? { outOfTime } : {}),
+      ...(serving ? { serving } : {}),
       audit: { ok: verify.ok, events: verify.eventsChecked },
     };
   } finally {

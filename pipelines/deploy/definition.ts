@@ -18,7 +18,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { deployPath, WATCH_INTERVAL_SECONDS, type WatchPhase } from '../../shared/deployment/contracts.ts';
 import { DEPLOY_STATE_NAMES, DEPLOY_STEPS, type DeployStepKey } from '../../shared/deployment/steps.ts';
-import { LAMBDA_TRANSIENT_ERRORS } from '../training/lambda-step.ts';
+import { lambdaStep } from '../training/lambda-step.ts';
 
 export interface DeployDefinitionProps {
   /** The functions of the deploy step table's rows. */
@@ -49,25 +49,13 @@ export class DeployDefinition extends Construct {
     const fns = props.functions;
     const step = (key: DeployStepKey, stateName: string, extra: Record<string, unknown> = {}) => {
       const row = DEPLOY_STEPS[key];
-      const task = new tasks.LambdaInvoke(this, stateName, {
+      return lambdaStep(this, {
+        stateName,
         comment: row.comment,
-        lambdaFunction: fns[key],
-        payloadResponseOnly: true,
-        payload: sfn.TaskInput.fromObject({
-          runId: sfn.JsonPath.executionName,
-          state: sfn.JsonPath.entirePayload,
-          ...extra,
-        }),
+        fn: fns[key],
         resultPath: deployPath(row.result),
-        retryOnServiceExceptions: false,
+        extraPayload: extra,
       });
-      task.addRetry({
-        errors: [...LAMBDA_TRANSIENT_ERRORS],
-        interval: Duration.seconds(2),
-        maxAttempts: 4,
-        backoffRate: 2,
-      });
-      return task;
     };
     const sagemakerCall = (
       stateName: string,

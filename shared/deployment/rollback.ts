@@ -3,11 +3,11 @@
  * identity and reason. Without `to`, the target is the newest approved version older than the
  * one serving; a version the deploy machine rolled back is no longer approved, so it is skipped.
  */
-import { ListModelPackagesCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
-import { modelVersionOf, packageVersionOf } from '../pipeline/find-champion.ts';
+import { modelVersionOf, packageVersionOf, packageVersions } from '../pipeline/find-champion.ts';
 import type { DeployInput } from './contracts.ts';
 import { describeServing, primaryVariant } from './serving.ts';
 
@@ -45,32 +45,6 @@ export interface RollbackOptions {
   readonly body: RollbackBody;
 }
 
-/** The status of every version of the group, newest first. */
-async function versions(o: RollbackOptions): Promise<{ version: number; arn: string; status: string }[]> {
-  const out: { version: number; arn: string; status: string }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await o.sagemaker.send(
-      new ListModelPackagesCommand({
-        ModelPackageGroupName: o.modelPackageGroup,
-        MaxResults: 100,
-        NextToken: token,
-      }),
-    );
-    for (const p of page.ModelPackageSummaryList ?? []) {
-      if (p.ModelPackageVersion !== undefined && p.ModelPackageArn) {
-        out.push({
-          version: p.ModelPackageVersion,
-          arn: p.ModelPackageArn,
-          status: p.ModelApprovalStatus ?? '',
-        });
-      }
-    }
-    token = page.NextToken;
-  } while (token);
-  return out.sort((a, b) => b.version - a.version);
-}
-
 /** Chooses the version and starts the deploy machine on it. */
 export async function startRollback(o: RollbackOptions): Promise<RollbackStarted> {
   if (!o.actor) throw new ForbiddenError('a rollback needs an IAM identity to record; call the route signed');
@@ -80,7 +54,7 @@ export async function startRollback(o: RollbackOptions): Promise<RollbackStarted
   if (o.body.to !== undefined) {
     const to = o.body.to;
     if (to === current) throw new ConflictError(`to: version ${to} already serves on ${o.endpointName}`);
-    const found = (await versions(o)).find((v) => v.version === to);
+    const found = (await packageVersions(o.sagemaker, o.modelPackageGroup)).find((v) => v.version === to);
     if (!found) throw new NotFoundError(`to: ${o.useCase} has no model version ${to}`);
     if (found.status !== 'Approved') {
       throw new ConflictError(
@@ -92,7 +66,9 @@ export async function startRollback(o: RollbackOptions): Promise<RollbackStarted
     if (current === undefined) {
       throw new ConflictError(`nothing serves on ${o.endpointName}: there is no deployment to roll back`);
     }
-    target = (await versions(o)).find((v) => v.status === 'Approved' && v.version < current);
+    target = (await packageVersions(o.sagemaker, o.modelPackageGroup)).find(
+      (v) => v.status === 'Approved' && v.version < current,
+    );
     if (!target) {
       throw new ConflictError(`${o.useCase} has no approved version older than v${current} to roll back to`);
     }

@@ -55,22 +55,39 @@ export function packageVersionOf(modelVersion: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The ARN of version `version` of the group, or undefined when there is none. */
-async function packageArnOf(o: FindChampionOptions, version: number): Promise<string | undefined> {
+/** One version of a model package group. */
+export interface PackageVersion {
+  readonly version: number;
+  readonly arn: string;
+  /** `Approved`, `Rejected`, `PendingManualApproval`, or '' when SageMaker gave none. */
+  readonly status: string;
+}
+
+/** Every version of the group, newest first. */
+export async function packageVersions(sagemaker: SageMakerClient, group: string): Promise<PackageVersion[]> {
+  const out: PackageVersion[] = [];
   let token: string | undefined;
   do {
-    const out = await o.sagemaker.send(
-      new ListModelPackagesCommand({
-        ModelPackageGroupName: o.modelPackageGroup,
-        MaxResults: 100,
-        NextToken: token,
-      }),
+    const page = await sagemaker.send(
+      new ListModelPackagesCommand({ ModelPackageGroupName: group, MaxResults: 100, NextToken: token }),
     );
-    const hit = out.ModelPackageSummaryList?.find((p) => p.ModelPackageVersion === version);
-    if (hit?.ModelPackageArn) return hit.ModelPackageArn;
-    token = out.NextToken;
+    for (const p of page.ModelPackageSummaryList ?? []) {
+      if (p.ModelPackageVersion !== undefined && p.ModelPackageArn) {
+        out.push({
+          version: p.ModelPackageVersion,
+          arn: p.ModelPackageArn,
+          status: p.ModelApprovalStatus ?? '',
+        });
+      }
+    }
+    token = page.NextToken;
   } while (token);
-  return undefined;
+  return out.sort((a, b) => b.version - a.version);
+}
+
+/** The ARN of version `version` of the group, or undefined when there is none. */
+async function packageArnOf(o: FindChampionOptions, version: number): Promise<string | undefined> {
+  return (await packageVersions(o.sagemaker, o.modelPackageGroup)).find((p) => p.version === version)?.arn;
 }
 
 /** The package serving on the endpoint, if one of this group's versions serves there. */

@@ -236,7 +236,12 @@ describe('audit routes and archiver', () => {
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId"') },
       // The dev stage's throttling, on every method of the stage.
       MethodSettings: Match.arrayWith([
-        Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        }),
       ]),
     });
     service.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue() });

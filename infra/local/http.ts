@@ -58,15 +58,16 @@ export class AwsApiError extends Error {
   }
 }
 
-/** Sends an AWS JSON 1.1 response with a request ID. */
+/** Sends an AWS JSON response (protocol 1.1 unless told) with a request ID. */
 export function sendAwsJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
+  version: '1.0' | '1.1' = '1.1',
 ): void {
   res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
+    'content-type': `application/x-amz-json-${version}`,
     'x-amzn-requestid': randomUUID(),
     ...headers,
   });

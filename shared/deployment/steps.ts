@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { PipelineEnvSchema } from '../pipeline/env.ts';
-import { envSchemasOf, type StepRow } from '../pipeline/steps.ts';
+import { envSchemasOf, PASS_SAGEMAKER_ROLE, type StepRow } from '../pipeline/steps.ts';
 import { DeploymentPlanSchema, DeploymentResultSchema, WatchResultSchema } from './contracts.ts';
 
 const LEDGER = { LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true } as const;
@@ -57,12 +57,7 @@ export const DEPLOY_STEPS = {
         on: ['models'],
         why: 'Serving models are named after their package version, known only at run time; CreateModel can only pass the SageMaker role.',
       },
-      {
-        sid: 'PassSageMakerRole',
-        actions: ['iam:PassRole'],
-        on: ['sagemakerRole'],
-        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-      },
+      PASS_SAGEMAKER_ROLE,
       {
         sid: 'EncryptVolumes',
         actions: ['kms:CreateGrant', 'kms:DescribeKey'],

@@ -145,6 +145,14 @@ const ARTIFACTS =
   'Limited to the runs/ prefix of the artifacts bucket, where each run and job writes under its own name.';
 const PACKAGES = "Limited to this use case's model package group; version numbers are assigned by SageMaker.";
 
+/** Passing the SageMaker role, to SageMaker only: what a step that creates a model needs. */
+export const PASS_SAGEMAKER_ROLE = {
+  sid: 'PassSageMakerRole',
+  actions: ['iam:PassRole'],
+  on: ['sagemakerRole'],
+  condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+} as const satisfies StepGrant;
+
 /** The steps, in execution order. */
 export const PIPELINE_STEPS = {
   buildDataset: {
@@ -273,12 +281,7 @@ export const PIPELINE_STEPS = {
         on: ['models'],
         why: 'The champion model is created under a name derived from its package version at run time; CreateModel can only pass the SageMaker role.',
       },
-      {
-        sid: 'PassSageMakerRole',
-        actions: ['iam:PassRole'],
-        on: ['sagemakerRole'],
-        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-      },
+      PASS_SAGEMAKER_ROLE,
       { sid: 'ReadServingEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
       {
         sid: 'ReadServingConfig',

@@ -3,11 +3,10 @@
  * alarms evaluated on them, over the AWS JSON 1.0 protocol with query compatibility that
  * @aws-sdk/client-cloudwatch speaks (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`).
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { listenLocal, readBody, toAwsJson } from '../http.ts';
+import { listenLocal, readBody, sendAwsJson } from '../http.ts';
 import type { LocalComparisonOperator, LocalPlacement, LocalTreatMissingData } from '../model.ts';
 import {
   type AlarmDefinition,
@@ -349,12 +348,7 @@ function send(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(toAwsJson(body));
+  sendAwsJson(res, status, body, headers, '1.0');
 }
 
 function sendError(res: ServerResponse, e: CloudWatchApiError): void {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateModelPackageCommand,
@@ -16,6 +17,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../infra/cli/local.ts';
 import { resourceNames, seedFlights } from '../../infra/demo/seed.ts';
@@ -40,11 +42,15 @@ import {
 } from '../../infra/ops/runs.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { describeServing } from '../../shared/deployment/serving.ts';
+import type { SnapshotRow } from '../../shared/features/dataset.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
+import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
+import { parseColumn, transformOutputUri } from '../../shared/pipeline/evaluate.ts';
 import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
+import { gatherFeatures, predictInputSchema } from '../../shared/serving/predict.ts';
 import demo from '../../use-cases/flight-delay.ts';
 import { endOf, startDeploy } from '../support/deployment.ts';
 
@@ -144,6 +150,70 @@ describe('training pipeline (dev: no approval)', () => {
     const completed = ofType(first.events, 'TrainingCompleted');
     expect(completed?.artifact.uri).toMatch(/model\.tar\.gz$/);
     expect(completed?.metrics.auc).toBeGreaterThan(0.6);
+  });
+
+  it('serves test-split rows as batch transform scored them: the same encoded vectors, the same scores', async () => {
+    // The first run deployed its model; each row's online values are put back as the latest, then
+    // the row goes through POST /predict, and in-process through the predict path's own encoder.
+    const s3 = localS3Client(env.cloud.endpoints.s3);
+    const names = resourceNames(env.cloud);
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: env.cloud.endpoints.dynamodb,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    try {
+      const output = (await env.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn })))
+        .output;
+      const { dataset } = JSON.parse(output ?? '{}') as { dataset: BuildDatasetOutput };
+      const read = (uri: string) => readText(s3, parseS3Uri(uri));
+      const manifest = JSON.parse(await read(dataset.manifestUri)) as {
+        snapshot: { bucket: string; key: string };
+      };
+      const rows = (await readText(s3, manifest.snapshot))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as SnapshotRow)
+        .filter((r) => r.split === 'test');
+      const vectors = (await read(dataset.channels.testFeatures)).trim().split('\n');
+      const transformed = parseColumn(await read(transformOutputUri(dataset, 'candidate')), 'transform');
+      const encode = featureEncoder(JSON.parse(await read(dataset.encodingUri)) as Encoding);
+      expect(rows).toHaveLength(vectors.length);
+      const [group] = useCase.featureGroups;
+      const requestNames = useCase.requestFeatures.map((f) => f.name);
+      const pick = (values: Readonly<Record<string, unknown>>, keys: readonly string[]) =>
+        Object.fromEntries(keys.map((k) => [k, values[k]]));
+      // Rows whose group had a value at their time: serving refuses a missing non-nullable feature
+      // (a 400 naming it), where training encodes it as missing.
+      const served = rows
+        .map((row, i) => ({ row, i }))
+        .filter(({ row }) => group?.features.every((f) => f.nullable || row.features[f.name] !== null));
+      expect(served.length).toBeGreaterThan(25);
+      for (const { row, i } of served.slice(0, 25)) {
+        const entity = row.entities[group?.name ?? ''] ?? '';
+        const put = await signedFetch(`${env.target.apiUrl}/features/${group?.name}/${entity}`, 'PUT', {
+          eventTime: new Date(Date.now() + i).toISOString(),
+          values: pick(row.features, group?.features.map((f) => f.name) ?? []),
+        });
+        expect(put.status).toBe(200);
+        const input = { entities: row.entities, request: pick(row.features, requestNames) };
+        const features = await gatherFeatures(
+          { useCase, online: { client: doc, tableName: names.online } },
+          predictInputSchema(useCase).parse(input),
+        );
+        expect(encode(features)).toBe(vectors[i]);
+        const res = await signedFetch(`${env.target.apiUrl}/predict/flight-delay`, 'POST', input);
+        const answer = (await res.json()) as { score: number; modelVersion: string };
+        expect(res.status).toBe(200);
+        expect(answer.modelVersion).toBe(ofType(first.events, 'ModelRegistered')?.modelVersion);
+        expect(answer.score).toBe(transformed[i]);
+      }
+    } finally {
+      s3.destroy();
+      doc.destroy();
+    }
   });
 
   it('evaluates the next candidate against the champion on the same test split', async () => {

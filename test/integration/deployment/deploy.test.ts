@@ -18,7 +18,7 @@ import { resourceNames } from '../../../infra/demo/seed.ts';
 import { localS3Client } from '../../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
-import { signedFetch } from '../../../infra/local/sigv4.ts';
+import { signedFetch, signedRequest } from '../../../infra/local/sigv4.ts';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { deploymentAlarmNames, endpointNameOf, servingModelName } from '../../../shared/deployment/names.ts';
 import type { LedgerEvent } from '../../../shared/ledger/events.ts';
@@ -177,6 +177,48 @@ describe('the deploy state machine', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]?.field).toBe('entities.airport-delays');
     expect(problems[0]?.problem).toMatch(/'flights2h'.*not nullable/);
+  });
+
+  it('refuses bad prediction requests with a 4xx JSON error naming the field', async () => {
+    const url = `${apiUrl}/predict/${useCase.name}`;
+    const good = {
+      entities: { 'airport-delays': 'ORD' },
+      request: { hour: 17, weekday: 5, distance: 800, origin: 'ORD', destination: 'DFW' },
+    };
+    const cases: [string, unknown, string][] = [
+      ['no body', undefined, 'body'],
+      ['a wrong type', { ...good, request: { ...good.request, hour: '17' } }, 'request.hour'],
+      ['out of bounds', { ...good, request: { ...good.request, weekday: 8 } }, 'request.weekday'],
+      [
+        'a missing request feature',
+        { ...good, request: { hour: 17, weekday: 5, distance: 800, origin: 'ORD' } },
+        'request.destination',
+      ],
+      ['a missing entity', { request: good.request }, 'entities'],
+      ['an unknown field', { ...good, extra: 1 }, ''],
+      ['a bad entity ID', { ...good, entities: { 'airport-delays': 'O/RD' } }, 'entities.airport-delays'],
+    ];
+    for (const [what, body, field] of cases) {
+      const res = await signedFetch(url, 'POST', body);
+      const answer = (await res.json()) as {
+        message: string;
+        problems?: { field: string }[];
+        requestId: string;
+      };
+      expect(res.status, what).toBe(400);
+      expect(answer.requestId, what).toEqual(expect.any(String));
+      if (field)
+        expect(
+          answer.problems?.map((p) => p.field),
+          what,
+        ).toContain(field);
+    }
+    const raw = await signedRequest(url, 'POST', '{"entities":');
+    const notJson = await fetch(raw.url, raw.init);
+    expect(notJson.status).toBe(400);
+    const unknown = await signedFetch(`${apiUrl}/predict/no-such-use-case`, 'POST', good);
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
   });
 
   it('bakes a canary where both versions answer, then serves only the new one', async () => {

@@ -2,6 +2,7 @@
  * The AWS SDK clients of every handler, each traced by X-Ray. Endpoints come from the SDK's own
  * configuration (`AWS_ENDPOINT_URL_<SERVICE>`), which is how the local cloud reaches them.
  */
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -46,6 +47,11 @@ export function sfnClient(): SFNClient {
 /** An SNS client. */
 export function snsClient(): SNSClient {
   return tracer.captureAWSv3Client(new SNSClient({}));
+}
+
+/** An Application Auto Scaling client. */
+export function applicationAutoScalingClient(): ApplicationAutoScalingClient {
+  return tracer.captureAWSv3Client(new ApplicationAutoScalingClient({}));
 }
 
 /** A CloudWatch client. */

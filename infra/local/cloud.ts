@@ -9,6 +9,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type ApiGateway, startApiGateway } from './apigateway.ts';
 import { loadAssembly } from './assembly/index.ts';
+import { type AutoScalingEmulator, startAutoScaling } from './autoscaling.ts';
 import { type LocalCloudWatch, startCloudWatch } from './cloudwatch/index.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
@@ -41,6 +42,7 @@ export interface LocalPorts {
   readonly sns?: number;
   readonly kms?: number;
   readonly cloudwatch?: number;
+  readonly autoscaling?: number;
 }
 
 export interface LocalCloudOptions {
@@ -109,6 +111,8 @@ export interface LocalCloud {
   readonly sagemaker: SageMakerEmulator;
   /** Metrics and the template's alarms, evaluated on them. */
   readonly cloudwatch: LocalCloudWatch;
+  /** Scalable targets and scaling policies, as registered. */
+  readonly autoscaling: AutoScalingEmulator;
   /** Resolves once every S3 and stream event seen so far has been delivered. */
   settle(): Promise<void>;
   /** Fires one schedule (or all) now; resolves with what each target returned. */
@@ -216,6 +220,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       log,
     });
     stops.push(() => cloudwatch.stop());
+    const autoscaling = await startAutoScaling({
+      placement: assembly.placement,
+      port: options.ports?.autoscaling,
+    });
+    stops.push(() => autoscaling.stop());
     const sagemaker = await startSageMaker({
       s3Endpoint: s3.endpoint,
       placement: assembly.placement,
@@ -256,6 +265,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sns: sns.endpoint,
       kms: kms.endpoint,
       cloudwatch: cloudwatch.endpoint,
+      autoscaling: autoscaling.endpoint,
     };
     lambda.setEndpoints(endpoints, assembly.placement);
     const api: ApiGateway = await startApiGateway({
@@ -331,6 +341,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stepfunctions,
       sagemaker,
       cloudwatch,
+      autoscaling,
       settle: () => triggers.idle(),
       tick: (name) => scheduler.tick(name),
       snsMessages: (topicArn) => sns.messages(topicArn),

@@ -267,6 +267,7 @@ export interface LocalEndpoints {
   readonly sns: string;
   readonly kms: string;
   readonly cloudwatch: string;
+  readonly autoscaling: string;
 }
 
 /** Environment variables that point every AWS SDK v3 client at the emulators. */
@@ -285,6 +286,7 @@ export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement
     AWS_ENDPOINT_URL_SNS: e.sns,
     AWS_ENDPOINT_URL_KMS: e.kms,
     AWS_ENDPOINT_URL_CLOUDWATCH: e.cloudwatch,
+    AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: e.autoscaling,
     // s3rver predates the SDK's default CRC32 checksums.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

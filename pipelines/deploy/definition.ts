@@ -131,7 +131,15 @@ export class DeployDefinition extends Construct {
           outputPath: deployPath('result'),
         }),
       );
-    finish.next(ends);
+    // Autoscaling follows the variant that serves once the endpoint has settled on it.
+    const scale = step('scale', DEPLOY_STATE_NAMES.scale);
+    scale.addCatch(ends, { errors: ['States.ALL'], resultPath: deployPath('error') });
+    scale.next(ends);
+    finish.next(
+      new sfn.Choice(this, 'Serves')
+        .when(sfn.Condition.stringEquals(deployPath('result', 'outcome'), 'failed'), ends)
+        .otherwise(scale),
+    );
     const catchInto = (task: tasks.CallAwsService | tasks.LambdaInvoke) =>
       task.addCatch(finish, { errors: ['States.ALL'], resultPath: deployPath('error') });
 

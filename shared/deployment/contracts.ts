@@ -131,6 +131,22 @@ export const DeploymentResultSchema = z.strictObject({
 });
 export type DeploymentResult = z.infer<typeof DeploymentResultSchema>;
 
+/** What ScaleEndpoint registered: the serving variant's autoscaling, or null and why not. */
+export const ScalingResultSchema = z.strictObject({
+  registered: z
+    .strictObject({
+      resourceId: z.string().min(1),
+      minCapacity: z.number().int(),
+      maxCapacity: z.number().int(),
+      targetInvocationsPerInstance: z.number(),
+    })
+    .nullable(),
+  /** The other slot's registration, removed. */
+  deregistered: z.string().nullable().optional(),
+  reason: z.string(),
+});
+export type ScalingResult = z.infer<typeof ScalingResultSchema>;
+
 /** Payload of WatchDeployment: the step payload (`{runId, state}`, runId = the execution name) and the phase. */
 export const WatchPayloadSchema = StepPayloadSchema.extend({ phase: WatchPhaseSchema });
 
@@ -141,6 +157,7 @@ export const DEPLOY_STATE_PARTS = {
   endpoint: EndpointStateSchema,
   watch: WatchResultSchema,
   result: DeploymentResultSchema,
+  scaling: ScalingResultSchema,
   error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }),
 } as const;
 export type DeployStatePart = keyof typeof DEPLOY_STATE_PARTS;

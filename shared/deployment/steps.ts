@@ -7,7 +7,12 @@
 import { z } from 'zod';
 import { PipelineEnvSchema } from '../pipeline/env.ts';
 import { envSchemasOf, PASS_SAGEMAKER_ROLE, type StepRow } from '../pipeline/steps.ts';
-import { DeploymentPlanSchema, DeploymentResultSchema, WatchResultSchema } from './contracts.ts';
+import {
+  DeploymentPlanSchema,
+  DeploymentResultSchema,
+  ScalingResultSchema,
+  WatchResultSchema,
+} from './contracts.ts';
 
 const LEDGER = { LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true } as const;
 const PACKAGES = "Limited to this use case's model package group; version numbers are assigned by SageMaker.";
@@ -115,6 +120,62 @@ export const DEPLOY_STEPS = {
       },
     ],
   },
+  scale: {
+    state: 'ScaleEndpoint',
+    comment:
+      'Target-tracking autoscaling (invocations per instance) on the variant that serves, none on the other slot.',
+    result: 'scaling',
+    output: ScalingResultSchema,
+    handler: 'scale-endpoint.ts',
+    env: { USE_CASE_CONFIG: true, ENDPOINT_NAME: true },
+    fn: { description: 'keeps autoscaling on the serving variant', timeoutSeconds: 60 },
+    grants: [
+      { sid: 'ReadEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
+      {
+        sid: 'ReadServingConfigs',
+        actions: ['sagemaker:DescribeEndpointConfig'],
+        on: ['endpointConfigs'],
+        why: CONFIGS,
+      },
+      {
+        sid: 'ReadServingModels',
+        actions: ['sagemaker:DescribeModel'],
+        on: ['models'],
+        why: 'Serving models are named after their package version, known only at run time.',
+      },
+      {
+        sid: 'ScaleServingVariant',
+        actions: [
+          'application-autoscaling:RegisterScalableTarget',
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:DescribeScalableTargets',
+          'application-autoscaling:PutScalingPolicy',
+        ],
+        on: ['*'],
+        why: 'Application Auto Scaling names a scalable target by its resource ID (endpoint/<name>/variant/<slot>); its ARNs are random IDs a policy cannot name in advance.',
+      },
+      {
+        // What Application Auto Scaling requires of its caller for a SageMaker variant.
+        sid: 'LetAutoScalingActOnTheEndpoint',
+        actions: ['sagemaker:UpdateEndpointWeightsAndCapacities'],
+        on: ['endpoint'],
+      },
+      {
+        sid: 'TargetTrackingAlarms',
+        actions: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:DeleteAlarms'],
+        on: ['scalingAlarms'],
+        why: 'Only the target-tracking alarms Application Auto Scaling names after this endpoint (TargetTracking-endpoint/<endpoint>/*).',
+      },
+      {
+        sid: 'AutoScalingServiceRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        on: ['autoscalingRole'],
+        condition: {
+          StringLike: { 'iam:AWSServiceName': 'sagemaker.application-autoscaling.amazonaws.com' },
+        },
+      },
+    ],
+  },
 } as const satisfies Readonly<Record<string, StepRow>>;
 
 /** Keys of the deploy machine's Lambda rows. */
@@ -139,6 +200,7 @@ export const ROLLBACK_HANDLER_FILE = 'rollback-api.ts';
 export const DEPLOY_STATE_NAMES = {
   prepare: DEPLOY_STEPS.prepare.state,
   finish: DEPLOY_STEPS.finish.state,
+  scale: DEPLOY_STEPS.scale.state,
   createEndpoint: 'CreateEndpoint',
   updateEndpoint: 'StartUpdate',
   promote: 'PromoteToFull',

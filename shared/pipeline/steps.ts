@@ -68,6 +68,10 @@ export type GrantTarget =
   | 'alarms'
   /** The data key (the one the stage encrypts with). */
   | 'dataKey'
+  /** The alarms Application Auto Scaling makes for the endpoint's target tracking: `alarm:TargetTracking-endpoint/<endpoint>/*`. */
+  | 'scalingAlarms'
+  /** The service-linked role of SageMaker endpoint autoscaling. */
+  | 'autoscalingRole'
   | '*';
 
 /** An IAM condition block, as in a policy statement. */

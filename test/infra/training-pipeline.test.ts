@@ -496,6 +496,11 @@ describe('the training pipeline resources', () => {
       'sagemaker:ListModelPackages',
       'cloudwatch:PutMetricData',
       'ecr:GetAuthorizationToken',
+      // Scalable targets are named by resource ID; their ARNs carry random IDs.
+      'application-autoscaling:RegisterScalableTarget',
+      'application-autoscaling:DeregisterScalableTarget',
+      'application-autoscaling:DescribeScalableTargets',
+      'application-autoscaling:PutScalingPolicy',
     ]);
     for (const stage of ['dev', 'prod', 'scheduled'] as const) {
       const policies = Object.values(get(stage).service.findResources('AWS::IAM::Policy') as Resources);

@@ -77,6 +77,27 @@ async function predictWhile(done: Promise<unknown>) {
   return { versions, failures };
 }
 
+/** The variants of `endpoint` with autoscaling registered, and their policies' target values. */
+function scaledVariants(endpoint: string) {
+  const prefix = `endpoint/${endpoint}/variant/`;
+  return {
+    targets: cloud.autoscaling
+      .targets()
+      .filter((t) => t.resourceId.startsWith(prefix))
+      .map((t) => ({ variant: t.resourceId.slice(prefix.length), min: t.minCapacity, max: t.maxCapacity })),
+    targetValues: cloud.autoscaling
+      .policies()
+      .filter((p) => p.resourceId.startsWith(prefix))
+      .map((p) => p.configuration.TargetValue),
+  };
+}
+
+/** The variant serving on `endpoint` now. */
+async function servingVariant(endpoint: string): Promise<string | undefined> {
+  const d = await sm.send(new DescribeEndpointCommand({ EndpointName: endpoint }));
+  return d.ProductionVariants?.[0]?.VariantName;
+}
+
 async function endpointEvents(): Promise<LedgerEvent[]> {
   return (await recordsOn(ledger, 'byEndpoint', endpointName)).map((r) => r.event);
 }
@@ -241,6 +262,14 @@ describe('the deploy state machine', () => {
     expect(events[0]).toMatchObject({
       strategy: { kind: 'canary', canaryPercent: useCase.deployment.canary.percent },
     });
+    // Autoscaling moved with the traffic: on the new version's variant only.
+    const scaling = useCase.deployment.mode === 'instance' ? useCase.deployment.autoscaling : undefined;
+    expect(scaledVariants(endpointName)).toEqual({
+      targets: [
+        { variant: await servingVariant(endpointName), min: scaling?.minCapacity, max: scaling?.maxCapacity },
+      ],
+      targetValues: [scaling?.targetInvocationsPerInstance],
+    });
   });
 
   it('rolls a failing canary back on its alarm and says so', async () => {
@@ -327,6 +356,9 @@ describe('the deploy state machine', () => {
     expect(started?.actor).toMatch(/^arn:aws:(iam|sts)::/);
     const served = await servedAt(ledger, endpointName, new Date(Date.now() + 1000).toISOString());
     expect(served.modelVersion).toBe(v1.modelVersion);
+    expect(scaledVariants(endpointName).targets.map((t) => t.variant)).toEqual([
+      await servingVariant(endpointName),
+    ]);
   });
 });
 
@@ -414,5 +446,7 @@ describe('the deploy state machine in serverless mode (seattle-weather)', () => 
     });
     expect(rolledBack && 'alarms' in rolledBack ? rolledBack.alarms?.length : 0).toBeGreaterThan(0);
     expect((await predictWeather()).body.modelVersion).toBe(s1.modelVersion);
+    // Serverless endpoints scale by concurrency: no scalable target is registered.
+    expect(scaledVariants(endpoint()).targets).toEqual([]);
   });
 });

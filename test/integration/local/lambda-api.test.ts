@@ -120,6 +120,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       sns: unused,
       kms: unused,
       cloudwatch: unused,
+      autoscaling: unused,
     };
     runtime = new LambdaRuntime({
       functions: assembly.functions,

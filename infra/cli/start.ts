@@ -40,7 +40,7 @@ export function registerStartCommand(program: Command): void {
         });
         step(
           2,
-          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, CloudWatch, SNS (synth took ${Math.round(synthMs)} ms)`,
+          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, CloudWatch, Application Auto Scaling, SNS (synth took ${Math.round(synthMs)} ms)`,
         );
         step(
           3,

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { PipelineEnvSchema } from '../pipeline/env.ts';
-import { envSchemasOf, PASS_SAGEMAKER_ROLE, type StepRow } from '../pipeline/steps.ts';
+import { envSchemasOf, PASS_SAGEMAKER_ROLE, type StepGrant, type StepRow } from '../pipeline/steps.ts';
 import {
   DeploymentPlanSchema,
   DeploymentResultSchema,
@@ -18,6 +18,23 @@ const LEDGER = { LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: tru
 const PACKAGES = "Limited to this use case's model package group; version numbers are assigned by SageMaker.";
 const CONFIGS =
   "Limited to this endpoint's configs (<endpoint>-*); each deployment names its own, known only at run time.";
+
+/** What reading the serving version takes (describeServing): the endpoint, its config, its models. */
+const READ_WHAT_SERVES = [
+  { sid: 'ReadEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
+  {
+    sid: 'ReadServingConfigs',
+    actions: ['sagemaker:DescribeEndpointConfig'],
+    on: ['endpointConfigs'],
+    why: CONFIGS,
+  },
+  {
+    sid: 'ReadServingModels',
+    actions: ['sagemaker:DescribeModel'],
+    on: ['models'],
+    why: 'Serving models are named after their package version, known only at run time.',
+  },
+] as const satisfies readonly StepGrant[];
 
 /** The deploy machine's Lambda steps. */
 export const DEPLOY_STEPS = {
@@ -99,19 +116,7 @@ export const DEPLOY_STEPS = {
     fn: { description: 'verifies and records how a deployment ended', timeoutSeconds: 60 },
     grants: [
       { ledger: 'append' },
-      { sid: 'ReadEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
-      {
-        sid: 'ReadServingConfigs',
-        actions: ['sagemaker:DescribeEndpointConfig'],
-        on: ['endpointConfigs'],
-        why: CONFIGS,
-      },
-      {
-        sid: 'ReadServingModels',
-        actions: ['sagemaker:DescribeModel'],
-        on: ['models'],
-        why: 'Serving models are named after their package version, known only at run time.',
-      },
+      ...READ_WHAT_SERVES,
       {
         sid: 'RejectRolledBack',
         actions: ['sagemaker:UpdateModelPackage'],
@@ -130,19 +135,7 @@ export const DEPLOY_STEPS = {
     env: { USE_CASE_CONFIG: true, ENDPOINT_NAME: true },
     fn: { description: 'keeps autoscaling on the serving variant', timeoutSeconds: 60 },
     grants: [
-      { sid: 'ReadEndpoint', actions: ['sagemaker:DescribeEndpoint'], on: ['endpoint'] },
-      {
-        sid: 'ReadServingConfigs',
-        actions: ['sagemaker:DescribeEndpointConfig'],
-        on: ['endpointConfigs'],
-        why: CONFIGS,
-      },
-      {
-        sid: 'ReadServingModels',
-        actions: ['sagemaker:DescribeModel'],
-        on: ['models'],
-        why: 'Serving models are named after their package version, known only at run time.',
-      },
+      ...READ_WHAT_SERVES,
       {
         sid: 'ScaleServingVariant',
         actions: [

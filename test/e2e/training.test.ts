@@ -41,7 +41,8 @@ import {
   type Target,
 } from '../../infra/ops/runs.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
-import { describeServing } from '../../shared/deployment/serving.ts';
+import { endpointNameOf, servingModelName } from '../../shared/deployment/names.ts';
+import { describeServing, primaryVariant } from '../../shared/deployment/serving.ts';
 import type { SnapshotRow } from '../../shared/features/dataset.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
@@ -49,6 +50,7 @@ import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { parseColumn, transformOutputUri } from '../../shared/pipeline/evaluate.ts';
+import { packageVersions } from '../../shared/pipeline/find-champion.ts';
 import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
 import { gatherFeatures, predictInputSchema } from '../../shared/serving/predict.ts';
 import demo from '../../use-cases/flight-delay.ts';
@@ -326,6 +328,54 @@ describe('training pipeline (dev: no approval)', () => {
     expect(stepsOf(await executionHistory(env.sfn, bad.executionArn)).map((s) => s.name)).not.toContain(
       'Train',
     );
+  });
+
+  it('ends the run in DeploymentRolledBack when its canary fails, with the old version still serving', async () => {
+    const sm = new SageMakerClient({
+      endpoint: env.cloud.endpoints.sagemaker,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    });
+    try {
+      const group = env.cloud.assembly.modelPackageGroups[0]?.name ?? '';
+      const next = ((await packageVersions(sm, group))[0]?.version ?? 0) + 1;
+      const endpointName = endpointNameOf('dev', useCase.name);
+      const before = primaryVariant(await describeServing(sm, endpointName))?.modelVersion;
+      env.cloud.sagemaker.faults.inject(`InvokeModel:${servingModelName(group, next)}`, {
+        error: 'ModelError',
+        message: 'injected: the new model crashes',
+        times: 100_000,
+      });
+      for (const airport of SLICE.airports) {
+        const res = await signedFetch(`${env.target.apiUrl}/features/airport-delays/${airport}`, 'PUT', {
+          eventTime: new Date().toISOString(),
+          values: { delayRate2h: 0.2, flights2h: 10 },
+        });
+        expect(res.status).toBe(200);
+      }
+      // Traffic through the bake, so the canary's errors reach its alarm.
+      const ran = run(env, { trigger: 'manual', reason: 'e2e: a canary that fails' });
+      let over = false;
+      void ran.finally(() => {
+        over = true;
+      });
+      for (let i = 0; !over; i++) {
+        const airport = SLICE.airports[i % SLICE.airports.length] ?? 'ORD';
+        await signedFetch(`${env.target.apiUrl}/predict/flight-delay`, 'POST', {
+          entities: { 'airport-delays': airport },
+          request: { hour: 9, weekday: 3, distance: 700, origin: airport, destination: 'DFW' },
+        });
+      }
+      const failed = await ran;
+      env.cloud.sagemaker.faults.clear();
+      expect(failed.done.status).toBe('FAILED');
+      expect(failed.done.error).toBe('DeploymentRolledBack');
+      expect(ofType(failed.events, 'ModelRegistered')?.modelVersion).toBe(`flight-delay:v${next}`);
+      expect(primaryVariant(await describeServing(sm, endpointName))?.modelVersion).toBe(before);
+    } finally {
+      env.cloud.sagemaker.faults.clear();
+      sm.destroy();
+    }
   });
 
   it('does not register a candidate worse than the champion', async () => {

@@ -14,6 +14,7 @@ import { type LocalCloudWatch, startCloudWatch } from './cloudwatch/index.ts';
 import { LOCAL_CREDENTIALS } from './engines/credentials.ts';
 import { type DynamoDbEngine, startDynamoDb } from './engines/dynamodb.ts';
 import { startS3 } from './engines/s3.ts';
+import { type FirehoseEmulator, startFirehose } from './firehose.ts';
 import { startKms } from './kms.ts';
 import { LambdaRuntime } from './lambda/index.ts';
 import {
@@ -43,6 +44,7 @@ export interface LocalPorts {
   readonly kms?: number;
   readonly cloudwatch?: number;
   readonly autoscaling?: number;
+  readonly firehose?: number;
 }
 
 export interface LocalCloudOptions {
@@ -66,7 +68,8 @@ export interface LocalCloudOptions {
    */
   readonly iamBypass?: boolean;
   /**
-   * Multiplies Retry intervals, Wait states and CloudWatch alarm periods, to keep tests fast.
+   * Multiplies Retry intervals, Wait states, CloudWatch alarm periods and Firehose buffering
+   * intervals, to keep tests fast.
    * @default 1
    */
   readonly timeScale?: number;
@@ -113,6 +116,8 @@ export interface LocalCloud {
   readonly cloudwatch: LocalCloudWatch;
   /** Scalable targets and scaling policies, as registered. */
   readonly autoscaling: AutoScalingEmulator;
+  /** Firehose streams to S3; `flush()` delivers what they buffer without waiting for their interval. */
+  readonly firehose: FirehoseEmulator;
   /** Resolves once every S3 and stream event seen so far has been delivered. */
   settle(): Promise<void>;
   /** Fires one schedule (or all) now; resolves with what each target returned. */
@@ -225,6 +230,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       port: options.ports?.autoscaling,
     });
     stops.push(() => autoscaling.stop());
+    // Pushed after S3, so it stops (delivering what it buffers) while S3 still runs.
+    const firehose = await startFirehose({
+      placement: assembly.placement,
+      streams: assembly.deliveryStreams,
+      s3Endpoint: s3.endpoint,
+      timeScale: options.timeScale ?? 1,
+      port: options.ports?.firehose,
+      metrics: cloudwatch,
+      log,
+    });
+    stops.push(() => firehose.stop());
     const sagemaker = await startSageMaker({
       s3Endpoint: s3.endpoint,
       placement: assembly.placement,
@@ -266,6 +282,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       kms: kms.endpoint,
       cloudwatch: cloudwatch.endpoint,
       autoscaling: autoscaling.endpoint,
+      firehose: firehose.endpoint,
     };
     lambda.setEndpoints(endpoints, assembly.placement);
     const api: ApiGateway = await startApiGateway({
@@ -342,6 +359,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sagemaker,
       cloudwatch,
       autoscaling,
+      firehose,
       settle: () => triggers.idle(),
       tick: (name) => scheduler.tick(name),
       snsMessages: (topicArn) => sns.messages(topicArn),

@@ -228,6 +228,45 @@ export interface LocalAlarm extends LocalResourceRef {
   readonly insufficientDataActions?: readonly string[];
 }
 
+/**
+ * A Firehose stream with direct PUT as its source and an S3 bucket as its destination
+ * (ExtendedS3DestinationConfiguration or S3DestinationConfiguration).
+ */
+export interface LocalDeliveryStream extends LocalResourceRef {
+  /** Local name of the destination bucket, from BucketARN. */
+  readonly bucket: string;
+  /** The Prefix as declared, `!{...}` expressions unevaluated (`''` when absent). */
+  readonly prefix: string;
+  /**
+   * Where records go after every delivery attempt fails, expressions unevaluated.
+   * @default - no error output: such records are counted and logged as lost
+   */
+  readonly errorOutputPrefix?: string;
+  /** BufferingHints.IntervalInSeconds (AWS's default, 300, when absent). */
+  readonly bufferIntervalSeconds: number;
+  /** BufferingHints.SizeInMBs (AWS's default, 5, when absent). */
+  readonly bufferSizeMb: number;
+  /**
+   * Suffix of every object key (FileExtension).
+   * @default - none
+   */
+  readonly fileExtension?: string;
+  /**
+   * Server-side encryption of the stream (DeliveryStreamEncryptionConfigurationInput).
+   * @default - not encrypted
+   */
+  readonly encryption?: {
+    readonly keyType: 'AWS_OWNED_CMK' | 'CUSTOMER_MANAGED_CMK';
+    /** @default - none (AWS-owned key) */
+    readonly keyArn?: string;
+  };
+  /**
+   * The role Firehose assumes to write (reported by DescribeDeliveryStream; nothing checks it locally).
+   * @default - none
+   */
+  readonly roleArn?: string;
+}
+
 /** Everything the local cloud provisions and runs for one cloud assembly. */
 export interface LocalAssembly {
   /** The cdk.out folder. */
@@ -249,6 +288,8 @@ export interface LocalAssembly {
   readonly modelPackageGroups: readonly LocalResourceRef[];
   /** CloudWatch metric alarms, evaluated by the local CloudWatch. */
   readonly alarms: readonly LocalAlarm[];
+  /** Firehose streams (direct PUT to S3), run by the local Firehose. */
+  readonly deliveryStreams: readonly LocalDeliveryStream[];
   /**
    * What the reader skipped, for example container-image functions or non-Lambda integrations.
    * @default - none
@@ -268,6 +309,7 @@ export interface LocalEndpoints {
   readonly kms: string;
   readonly cloudwatch: string;
   readonly autoscaling: string;
+  readonly firehose: string;
 }
 
 /** Environment variables that point every AWS SDK v3 client at the emulators. */
@@ -287,6 +329,7 @@ export function endpointEnvironment(e: LocalEndpoints, placement: LocalPlacement
     AWS_ENDPOINT_URL_KMS: e.kms,
     AWS_ENDPOINT_URL_CLOUDWATCH: e.cloudwatch,
     AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING: e.autoscaling,
+    AWS_ENDPOINT_URL_FIREHOSE: e.firehose,
     // s3rver predates the SDK's default CRC32 checksums.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

@@ -71,6 +71,7 @@ export function loadAssembly(cdkOutDir: string, options: LoadAssemblyOptions = {
     })),
     streamMappings: reader.streamMappings(),
     alarms: reader.alarms(),
+    deliveryStreams: reader.deliveryStreams(),
     warnings: reader.warnings,
   };
 }

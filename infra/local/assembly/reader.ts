@@ -10,6 +10,7 @@ import { isPlainStatistic, isSupportedExtendedStatistic } from '../cloudwatch/st
 import type {
   LocalAlarm,
   LocalComparisonOperator,
+  LocalDeliveryStream,
   LocalEventRule,
   LocalFunction,
   LocalIndex,
@@ -458,6 +459,99 @@ export class AssemblyReader {
     }
     for (const { stack, id } of this.each(['AWS::CloudWatch::CompositeAlarm'])) {
       this.warnings.push(`${stack.name}/${id}: composite alarms are not evaluated locally; skipped`);
+    }
+    return out;
+  }
+
+  /**
+   * Firehose streams with direct PUT as their source and S3 as their destination; the other
+   * sources and destinations are skipped with a warning, as are the features not emulated.
+   */
+  deliveryStreams(): LocalDeliveryStream[] {
+    const out: LocalDeliveryStream[] = [];
+    for (const { stack, id, resource } of this.each(['AWS::KinesisFirehose::DeliveryStream'])) {
+      const p = this.props(stack, id, resource);
+      const name = this.resolver.physicalName(stack, id);
+      const where = `${stack.name}/${id} (Firehose stream ${name})`;
+      const type = p.DeliveryStreamType ?? 'DirectPut';
+      const destination = isObject(p.ExtendedS3DestinationConfiguration)
+        ? p.ExtendedS3DestinationConfiguration
+        : isObject(p.S3DestinationConfiguration)
+          ? p.S3DestinationConfiguration
+          : undefined;
+      if (type !== 'DirectPut' || destination === undefined) {
+        this.warnings.push(
+          `${where}: only direct PUT streams to S3 are emulated (got ${String(type)}${destination ? '' : ', no S3 destination'}); skipped`,
+        );
+        continue;
+      }
+      const bucketArn = String(destination.BucketARN ?? '');
+      const bucket = /^arn:[^:]+:s3:::([^/]+)$/.exec(bucketArn)?.[1];
+      if (bucket === undefined) {
+        throw new AssemblyReadError(
+          `${where}: BucketARN must be an S3 bucket ARN, got ${JSON.stringify(bucketArn)}`,
+        );
+      }
+      const hints = isObject(destination.BufferingHints) ? destination.BufferingHints : {};
+      const hint = (key: string, fallback: number, min: number): number => {
+        const v = hints[key];
+        if (v === undefined) return fallback;
+        const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
+        if (!Number.isFinite(n) || n < min)
+          throw new AssemblyReadError(
+            `${where}: BufferingHints.${key} must be a number >= ${min}, got ${JSON.stringify(v)}`,
+          );
+        return n;
+      };
+      const enabled = (key: string) => isObject(destination[key]) && destination[key].Enabled === true;
+      for (const [key, what] of [
+        ['ProcessingConfiguration', 'record transformation'],
+        ['DataFormatConversionConfiguration', 'format conversion'],
+        ['DynamicPartitioningConfiguration', 'dynamic partitioning'],
+      ] as const) {
+        if (enabled(key))
+          this.warnings.push(`${where}: ${what} (${key}) is not emulated; records are delivered as sent`);
+      }
+      const compression = destination.CompressionFormat ?? 'UNCOMPRESSED';
+      if (compression !== 'UNCOMPRESSED') {
+        this.warnings.push(
+          `${where}: CompressionFormat ${String(compression)} is not emulated; objects are written uncompressed`,
+        );
+      }
+      const timeZone = destination.CustomTimeZone;
+      if (timeZone !== undefined && timeZone !== 'UTC') {
+        this.warnings.push(
+          `${where}: CustomTimeZone ${String(timeZone)} is not emulated; prefixes are evaluated in UTC`,
+        );
+      }
+      const sse = isObject(p.DeliveryStreamEncryptionConfigurationInput)
+        ? p.DeliveryStreamEncryptionConfigurationInput
+        : undefined;
+      out.push({
+        stack: stack.name,
+        logicalId: id,
+        name,
+        arn: this.resolver.attribute(stack, id, 'Arn'),
+        bucket,
+        prefix: typeof destination.Prefix === 'string' ? destination.Prefix : '',
+        ...(typeof destination.ErrorOutputPrefix === 'string' && destination.ErrorOutputPrefix !== ''
+          ? { errorOutputPrefix: destination.ErrorOutputPrefix }
+          : {}),
+        bufferIntervalSeconds: hint('IntervalInSeconds', 300, 0),
+        bufferSizeMb: hint('SizeInMBs', 5, 1),
+        ...(typeof destination.FileExtension === 'string' && destination.FileExtension !== ''
+          ? { fileExtension: destination.FileExtension }
+          : {}),
+        ...(sse === undefined
+          ? {}
+          : {
+              encryption: {
+                keyType: sse.KeyType === 'CUSTOMER_MANAGED_CMK' ? 'CUSTOMER_MANAGED_CMK' : 'AWS_OWNED_CMK',
+                ...(typeof sse.KeyARN === 'string' ? { keyArn: sse.KeyARN } : {}),
+              },
+            }),
+        ...(typeof destination.RoleARN === 'string' ? { roleArn: destination.RoleARN } : {}),
+      });
     }
     return out;
   }

@@ -71,6 +71,7 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
   'AWS::KMS::Alias': 'AliasName',
   'AWS::CloudWatch::Alarm': 'AlarmName',
   'AWS::SageMaker::ModelPackageGroup': 'ModelPackageGroupName',
+  'AWS::KinesisFirehose::DeliveryStream': 'DeliveryStreamName',
 };
 
 /** Maximum name length per resource type, where AWS has a short one. */
@@ -81,6 +82,7 @@ const NAME_LIMIT: Readonly<Record<string, number>> = {
   'AWS::IAM::Role': 64,
   'AWS::Events::Rule': 64,
   'AWS::Scheduler::Schedule': 64,
+  'AWS::KinesisFirehose::DeliveryStream': 64,
 };
 
 /** The hex SHA-256 of `text`, from which local names and IDs are derived. */
@@ -273,6 +275,8 @@ export class TemplateResolver {
         return this.arn('events', `rule/${name()}`);
       case 'AWS::CloudWatch::Alarm.Arn':
         return this.arn('cloudwatch', `alarm:${name()}`);
+      case 'AWS::KinesisFirehose::DeliveryStream.Arn':
+        return this.arn('firehose', `deliverystream/${name()}`);
       case 'AWS::ApiGateway::RestApi.RootResourceId':
         return this.localId(stack, `${logicalId}/root`);
       case 'AWS::ApiGateway::Resource.ResourceId':

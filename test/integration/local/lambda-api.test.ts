@@ -121,6 +121,7 @@ describe('local Lambda runtime and API Gateway on the fixture app', () => {
       kms: unused,
       cloudwatch: unused,
       autoscaling: unused,
+      firehose: unused,
     };
     runtime = new LambdaRuntime({
       functions: assembly.functions,

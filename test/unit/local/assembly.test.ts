@@ -475,3 +475,136 @@ describe('loadAssembly alarms', () => {
     expect(warnings).toEqual(['Watch/Both: composite alarms are not evaluated locally; skipped']);
   });
 });
+
+describe('loadAssembly Firehose streams', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'assembly-firehose-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** An assembly with one stack, Serving, holding a bucket, a key and the given streams. */
+  const serving = (name: string, streams: Record<string, unknown>) =>
+    writeAssembly(join(work, name), {
+      Serving: {
+        Resources: {
+          Predictions: { Type: 'AWS::S3::Bucket' },
+          StreamKey: { Type: 'AWS::KMS::Key', Properties: {} },
+          ...streams,
+        },
+      },
+    });
+  const stream = (properties: Record<string, unknown>) => ({
+    Type: 'AWS::KinesisFirehose::DeliveryStream',
+    Properties: properties,
+  });
+
+  it('reads a direct PUT stream with its bucket, prefixes, buffering and key resolved', () => {
+    // Prepare
+    const dir = serving('explicit', {
+      FlightDelay: stream({
+        DeliveryStreamName: { 'Fn::Sub': 'mlops-dev-flight-delay-predictions' },
+        DeliveryStreamType: 'DirectPut',
+        DeliveryStreamEncryptionConfigurationInput: {
+          KeyType: 'CUSTOMER_MANAGED_CMK',
+          KeyARN: { 'Fn::GetAtt': ['StreamKey', 'Arn'] },
+        },
+        ExtendedS3DestinationConfiguration: {
+          BucketARN: { 'Fn::GetAtt': ['Predictions', 'Arn'] },
+          Prefix: 'predictions/flight-delay/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/',
+          ErrorOutputPrefix:
+            'prediction-errors/flight-delay/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/',
+          BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+          CompressionFormat: 'UNCOMPRESSED',
+          RoleARN: 'arn:aws:iam::000000000000:role/firehose',
+        },
+      }),
+    });
+
+    // Act
+    const assembly = loadAssembly(dir);
+
+    // Assess
+    const [bucket] = assembly.buckets;
+    const [key] = assembly.keys;
+    expect(assembly.warnings).toEqual([]);
+    expect(assembly.deliveryStreams).toEqual([
+      {
+        stack: 'Serving',
+        logicalId: 'FlightDelay',
+        name: 'mlops-dev-flight-delay-predictions',
+        arn: 'arn:aws:firehose:eu-west-1:000000000000:deliverystream/mlops-dev-flight-delay-predictions',
+        bucket: bucket?.name,
+        prefix: 'predictions/flight-delay/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/',
+        errorOutputPrefix:
+          'prediction-errors/flight-delay/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/',
+        bufferIntervalSeconds: 60,
+        bufferSizeMb: 5,
+        encryption: { keyType: 'CUSTOMER_MANAGED_CMK', keyArn: key?.arn },
+        roleArn: 'arn:aws:iam::000000000000:role/firehose',
+      },
+    ]);
+  });
+
+  it("names an unnamed stream and applies AWS's buffering defaults to an S3DestinationConfiguration", () => {
+    // Prepare
+    const dir = serving('defaults', {
+      Unnamed: stream({
+        S3DestinationConfiguration: { BucketARN: { 'Fn::GetAtt': ['Predictions', 'Arn'] } },
+      }),
+    });
+
+    // Act
+    const [found] = loadAssembly(dir).deliveryStreams;
+
+    // Assess
+    expect(found).toMatchObject({
+      name: 'Serving-Unnamed',
+      arn: 'arn:aws:firehose:eu-west-1:000000000000:deliverystream/Serving-Unnamed',
+      prefix: '',
+      bufferIntervalSeconds: 300,
+      bufferSizeMb: 5,
+    });
+    expect(found).not.toHaveProperty('errorOutputPrefix');
+    expect(found).not.toHaveProperty('encryption');
+  });
+
+  it('skips a Kinesis-source stream and warns of the destination features it does not emulate', () => {
+    // Prepare
+    const dir = serving('skipped', {
+      FromKinesis: stream({
+        DeliveryStreamType: 'KinesisStreamAsSource',
+        ExtendedS3DestinationConfiguration: { BucketARN: { 'Fn::GetAtt': ['Predictions', 'Arn'] } },
+      }),
+      Gzipped: stream({
+        DeliveryStreamName: 'gzipped',
+        ExtendedS3DestinationConfiguration: {
+          BucketARN: { 'Fn::GetAtt': ['Predictions', 'Arn'] },
+          CompressionFormat: 'GZIP',
+        },
+      }),
+    });
+
+    // Act
+    const { deliveryStreams, warnings } = loadAssembly(dir);
+
+    // Assess
+    expect(deliveryStreams.map((s) => s.name)).toEqual(['gzipped']);
+    expect(warnings).toEqual([
+      'Serving/FromKinesis (Firehose stream Serving-FromKinesis): only direct PUT streams to S3 are emulated (got KinesisStreamAsSource); skipped',
+      'Serving/Gzipped (Firehose stream gzipped): CompressionFormat GZIP is not emulated; objects are written uncompressed',
+    ]);
+  });
+
+  it('refuses a BucketARN that is not a bucket ARN, naming the stream', () => {
+    // Prepare
+    const dir = serving('bad-bucket', {
+      Broken: stream({ ExtendedS3DestinationConfiguration: { BucketARN: 'predictions' } }),
+    });
+
+    // Act / Assess
+    expect(() => loadAssembly(dir)).toThrow(
+      /^Serving\/Broken \(Firehose stream Serving-Broken\): BucketARN must be an S3 bucket ARN, got "predictions"/,
+    );
+  });
+});

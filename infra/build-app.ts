@@ -47,6 +47,8 @@ export function buildApp(app: App, props: BuildAppProps): MlopsStacks {
     datasets: data.datasets,
     artifacts: data.artifacts,
     runState: data.runState.table,
+    predictionLogs: data.predictionLogs,
+    servedRequests: data.servedRequests.table,
     useCases: props.useCases,
   });
   applyComplianceChecks(app);

@@ -21,6 +21,7 @@ export const handler = stepHandler(StepPayloadSchema, ({ runId, state }) =>
     modelPackageGroup: env.MODEL_PACKAGE_GROUP,
     roleArn: env.SAGEMAKER_ROLE_ARN,
     dataKeyArn: env.DATA_KEY_ARN,
+    dataCaptureUri: env.DATA_CAPTURE_URI,
     alarms: deploymentAlarmNames(env.ENDPOINT_NAME),
     executionName: runId,
     input: deployPart(state, 'input'),

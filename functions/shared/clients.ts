@@ -5,6 +5,7 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -57,4 +58,14 @@ export function applicationAutoScalingClient(): ApplicationAutoScalingClient {
 /** A CloudWatch client. */
 export function cloudWatchClient(): CloudWatchClient {
   return tracer.captureAWSv3Client(new CloudWatchClient({}));
+}
+
+/**
+ * A Firehose client for writes that must not hold up a response: short timeouts, one retry. What
+ * it fails to send is the caller's to count and keep.
+ */
+export function firehoseClient(): FirehoseClient {
+  return tracer.captureAWSv3Client(
+    new FirehoseClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } }),
+  );
 }

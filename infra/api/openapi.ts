@@ -18,6 +18,7 @@ import { labelContract, labelInputSchema, MAX_LABEL_BATCH } from '../../shared/l
 import { AUDIT_ROUTES } from '../../shared/ledger/audit-api.ts';
 import { ApprovalBodySchema, StartRunBodySchema, TRAINING_ROUTES } from '../../shared/pipeline/contracts.ts';
 import { SERVING_ROUTES, servingPath } from '../../shared/serving/api.ts';
+import { feedbackInputSchema } from '../../shared/serving/feedback.ts';
 import { predictInputSchema } from '../../shared/serving/predict.ts';
 import { openApiSchema } from './json-schema.ts';
 
@@ -197,6 +198,27 @@ export function buildOpenApiDocument(useCases: readonly UseCase[]): Record<strin
           content: json(ErrorBodySchema),
         },
         ...errors,
+      },
+    });
+  }
+  for (const uc of useCases) {
+    add(servingPath('feedback', uc.name), SERVING_ROUTES.feedback.method, {
+      summary: `Send the ground truth of one ${uc.name} prediction (by its requestId); stored as the label event of the request as it was served`,
+      requestBody: { required: true, content: json(feedbackInputSchema()) },
+      responses: {
+        '200': {
+          description:
+            '`{useCase, requestId, label, modelVersion, labelId, eventTime, outcome}`: `outcome` is `duplicate` when this label was accepted before',
+        },
+        ...errors,
+        '404': {
+          description: `no prediction with this requestId in the feedback window (${uc.feedback.windowDays} days)`,
+          content: json(ErrorBodySchema),
+        },
+        '409': {
+          description: 'the prediction already has a different feedback label',
+          content: json(ErrorBodySchema),
+        },
       },
     });
   }

@@ -1,22 +1,41 @@
 /**
- * ModelServing: a use case's `POST /predict/<useCase>` route, its predict function, and the
- * alarms that guard its deployments (per variant slot: 5xx answers and model latency p99; and the
- * predict function's failures). The alarms carry the names shared/deployment/names.ts derives, so
- * the deploy machine watches, and SageMaker's auto-rollback names, exactly these.
+ * ModelServing: a use case's `POST /predict/<useCase>` and `POST /feedback/<useCase>` routes and
+ * their functions; the Firehose stream that delivers the prediction log to the prediction-log
+ * bucket; and the alarms that guard its deployments (per variant slot: 5xx answers and model
+ * latency p99; and the predict function's failures), plus one on predictions not kept. The
+ * deployment alarms carry the names shared/deployment/names.ts derives, so the deploy machine
+ * watches, and SageMaker's auto-rollback names, exactly these.
  */
 import { join } from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { deploymentAlarmNames, SLOTS, type Slot } from '../../shared/deployment/names.ts';
-import { PREDICT_METRICS, PredictEnvSchema, SERVING_ROUTES, servingPath } from '../../shared/serving/api.ts';
-import { functionLogDefaults, type StageConfig } from '../config/stage.ts';
+import { labelPrefix } from '../../shared/labels/schema.ts';
+import {
+  FeedbackEnvSchema,
+  PREDICT_METRICS,
+  PredictEnvSchema,
+  SERVING_ROUTES,
+  servingPath,
+} from '../../shared/serving/api.ts';
+import {
+  predictionLogDeliveryPrefix,
+  predictionLogErrorPrefix,
+  predictionLogErrorRoot,
+  predictionLogPrefix,
+} from '../../shared/serving/prediction-log.ts';
+import { functionLogDefaults, logRetentionOf, removalPolicyOf, type StageConfig } from '../config/stage.ts';
 import { throwIfProblems } from './errors.ts';
 import { addIamRoutes } from './ingestion.ts';
 import { MlopsFunction } from './mlops-function.ts';
@@ -32,17 +51,29 @@ export interface ModelServingProps {
   readonly api: apigw.RestApi;
   /** The online feature store, read with one BatchGetItem per prediction. */
   readonly onlineTable: ITableV2;
-  /** Datasets bucket: each run's encoding.json. */
+  /** Datasets bucket: each run's encoding.json, and the label path feedback writes to. */
   readonly datasetsBucket: IBucket;
+  /** Where the prediction log is delivered. */
+  readonly predictionLogs: IBucket;
+  /** Served requests, written by predict and read by feedback. */
+  readonly servedRequests: ITableV2;
+  /** Where the alarm on predictions not kept notifies (the use case's failure topic). */
+  readonly notifications: ITopic;
   /** The use case's endpoint. */
   readonly endpointName: string;
   /** The use case's model package group (serving models are named after it). */
   readonly modelPackageGroupName: string;
 }
 
-/** One use case's predict route, function and deployment alarms. */
+/** Firehose stream names are at most 64 characters. */
+const MAX_STREAM_NAME = 64;
+
+/** One use case's predict and feedback routes, their functions, the prediction log and the alarms. */
 export class ModelServing extends Construct {
   readonly predict: MlopsFunction;
+  readonly feedback: MlopsFunction;
+  /** Delivers the prediction log to `predictions/<useCase>/date=/hour=/`. */
+  readonly predictionLog: firehose.CfnDeliveryStream;
   /** Every alarm, by name. */
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
 
@@ -51,8 +82,104 @@ export class ModelServing extends Construct {
     const { useCase, stage, endpointName } = props;
     const guard = useCase.deployment.guardrails;
 
-    // Build: the function, given exactly what its handler parses.
+    // Check
     const problems: string[] = [];
+    const streamName = `mlops-${stage.name}-${useCase.name}-predictions`;
+    if (streamName.length > MAX_STREAM_NAME) {
+      problems.push(
+        `the prediction-log stream name '${streamName}' is longer than ${MAX_STREAM_NAME} characters; shorten the stage or use-case name`,
+      );
+    }
+
+    // Build: the prediction log's delivery, KMS-encrypted in the stream and in the bucket.
+    const deliveryLogs = new logs.LogGroup(this, 'PredictionLogDelivery', {
+      encryptionKey: props.encryptionKey,
+      retention: logRetentionOf(stage),
+      removalPolicy: removalPolicyOf(stage),
+    });
+    const deliveryErrors = new logs.LogStream(this, 'PredictionLogDeliveryErrors', {
+      logGroup: deliveryLogs,
+      removalPolicy: removalPolicyOf(stage),
+    });
+    const deliveryRole = new iam.Role(this, 'PredictionLogRole', {
+      description: `Firehose: delivers the ${useCase.name} prediction log to the prediction-log bucket`,
+      assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
+        conditions: { StringEquals: { 'sts:ExternalId': Stack.of(this).account } },
+      }),
+    });
+    const logsBucketArn = bucketArnFor(this, props.predictionLogs, 'PredictionLogs');
+    const deliveredObjects = [
+      `${logsBucketArn}/${predictionLogPrefix(useCase.name)}*`,
+      `${logsBucketArn}/${predictionLogErrorRoot(useCase.name)}*`,
+    ];
+    // The S3 destination's documented permissions, on this use case's prefixes only.
+    deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'LocateBucket',
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [logsBucketArn],
+      }),
+    );
+    deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeliverObjects',
+        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+        resources: deliveredObjects,
+      }),
+    );
+    deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReportDeliveryErrors',
+        actions: ['logs:PutLogEvents'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: `${deliveryLogs.logGroupName}:log-stream:${deliveryErrors.logStreamName}`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    props.encryptionKey.grant(deliveryRole, 'kms:Decrypt', 'kms:GenerateDataKey');
+    Validations.of(deliveryRole).acknowledge(
+      ...deliveredObjects.map((o) => ({
+        id: iam5ResourceFinding(this, o),
+        reason:
+          "Limited to this use case's prediction-log and error prefixes, where Firehose names each delivered object by arrival time and a random suffix.",
+      })),
+      {
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason:
+          "Statements are scoped to this use case's prefixes, key and log stream and owned by this one role; a managed policy would not narrow them.",
+      },
+    );
+    this.predictionLog = new firehose.CfnDeliveryStream(this, 'PredictionLog', {
+      deliveryStreamName: streamName,
+      deliveryStreamType: 'DirectPut',
+      deliveryStreamEncryptionConfigurationInput: {
+        keyType: 'CUSTOMER_MANAGED_CMK',
+        keyArn: props.encryptionKey.keyArn,
+      },
+      extendedS3DestinationConfiguration: {
+        bucketArn: logsBucketArn,
+        roleArn: deliveryRole.roleArn,
+        prefix: predictionLogDeliveryPrefix(useCase.name),
+        errorOutputPrefix: predictionLogErrorPrefix(useCase.name),
+        bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
+        compressionFormat: 'UNCOMPRESSED',
+        encryptionConfiguration: { kmsEncryptionConfig: { awskmsKeyArn: props.encryptionKey.keyArn } },
+        cloudWatchLoggingOptions: {
+          enabled: true,
+          logGroupName: deliveryLogs.logGroupName,
+          logStreamName: deliveryErrors.logStreamName,
+        },
+      },
+    });
+    // The role's policy must exist before Firehose first writes with it.
+    this.predictionLog.node.addDependency(deliveryRole);
+
+    // Build: the functions, given exactly what their handlers parse.
     const environment = environmentFor(
       'Predict',
       PredictEnvSchema,
@@ -60,6 +187,18 @@ export class ModelServing extends Construct {
         USE_CASE_CONFIG: JSON.stringify(useCase),
         ONLINE_TABLE: props.onlineTable.tableName,
         ENDPOINT_NAME: endpointName,
+        PREDICTION_STREAM: streamName,
+        SERVED_TABLE: props.servedRequests.tableName,
+      },
+      problems,
+    );
+    const feedbackEnvironment = environmentFor(
+      'Feedback',
+      FeedbackEnvSchema,
+      {
+        USE_CASE_CONFIG: JSON.stringify(useCase),
+        SERVED_TABLE: props.servedRequests.tableName,
+        DATASETS_BUCKET: props.datasetsBucket.bucketName,
       },
       problems,
     );
@@ -79,9 +218,71 @@ export class ModelServing extends Construct {
       },
     });
 
+    this.feedback = new MlopsFunction(this, 'Feedback', {
+      entry: join(FUNCTIONS_DIR, 'feedback.ts'),
+      description: `${useCase.name}: POST /feedback (ground truth of a served prediction, through the label path)`,
+      encryptionKey: props.encryptionKey,
+      timeout: Duration.seconds(29),
+      memorySize: stage.lambdaMemoryMb,
+      ...functionLogDefaults(stage),
+      environment: feedbackEnvironment,
+    });
+
     // Wire: least privilege, each grant next to its acknowledgement.
     const fn = this.predict.fn;
-    props.encryptionKey.grant(fn, 'kms:Decrypt');
+    // Decrypt: the online and served tables; GenerateDataKey: the served-request writes.
+    props.encryptionKey.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey');
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SendPredictionLog',
+        actions: ['firehose:PutRecord'],
+        resources: [this.predictionLog.attrArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StoreServedRequests',
+        actions: ['dynamodb:PutItem'],
+        resources: [props.servedRequests.tableArn],
+      }),
+    );
+    const feedbackFn = this.feedback.fn;
+    props.encryptionKey.grant(feedbackFn, 'kms:Decrypt', 'kms:GenerateDataKey');
+    feedbackFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ClaimServedRequests',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [props.servedRequests.tableArn],
+      }),
+    );
+    const datasetsArn = bucketArnFor(this, props.datasetsBucket, 'Datasets');
+    // Without ListBucket, HeadObject answers 403 instead of 404 for a label not written yet.
+    feedbackFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TellAbsentFromForbidden',
+        actions: ['s3:ListBucket'],
+        resources: [datasetsArn],
+      }),
+    );
+    const labelObjects = `${datasetsArn}/${labelPrefix(useCase.name)}*`;
+    feedbackFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AppendLabelsAndCheckReplay',
+        // GetObject also answers HeadObject, which detects a replayed label event.
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: [labelObjects],
+      }),
+    );
+    Validations.of(this.feedback).acknowledge({
+      id: iam5ResourceFinding(this, labelObjects),
+      reason: `Limited to this use case's labels (${labelPrefix(useCase.name)}), partitioned by day, whose object keys are content hashes of each label event, unknown in advance.`,
+    });
+    addIamRoutes(
+      props.api,
+      this.feedback,
+      { id: `FeedbackParams-${useCase.name}`, name: `feedback-${useCase.name}` },
+      [{ method: SERVING_ROUTES.feedback.method, path: servingPath('feedback', useCase.name) }],
+    );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadOnlineFeatures',
@@ -184,6 +385,25 @@ export class ModelServing extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.alarms = alarms;
+
+    // Predictions answered but not kept (log line or served request): the line is in the predict
+    // function's logs, to be replayed; someone must know.
+    const notKept = new cloudwatch.Alarm(this, 'PredictionsNotKept', {
+      alarmName: `${endpointName}-predictions-not-kept`,
+      alarmDescription: `Predictions of ${useCase.name} were answered but their log line or served request was not stored; the lines are in the predict function's logs ("prediction not kept").`,
+      metric: new cloudwatch.Metric({
+        namespace: PREDICT_METRICS.namespace,
+        metricName: PREDICT_METRICS.notKept,
+        dimensionsMap: { service: PREDICT_METRICS.service, useCase: useCase.name },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    notKept.addAlarmAction(new actions.SnsAction(props.notifications));
     for (const alarm of Object.values(alarms)) {
       Validations.of(alarm).acknowledge({
         id: 'NIST.800.53.R5-CloudWatchAlarmAction',

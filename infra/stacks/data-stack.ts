@@ -35,6 +35,12 @@ export class DataStack extends Stack {
   readonly ledger: LedgerTable;
   /** Transient pipeline state keyed by `runId` (approval task tokens), expired by TTL on `expiresAt`. */
   readonly runState: MlopsTable;
+  /**
+   * Every served prediction's request (entities, request features, time, model version), keyed by
+   * `<useCase>#<requestId>` and expired by TTL on `expiresAt` after the use case's feedback window:
+   * what `POST /feedback/{useCase}` turns into the request's label event.
+   */
+  readonly servedRequests: MlopsTable;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -144,13 +150,20 @@ export class DataStack extends Stack {
       removalPolicy: removal,
       deletionProtection: stage.tableDeletionProtection,
     });
-    for (const t of [this.onlineFeatures, this.ledger, this.runState]) {
+    this.servedRequests = new MlopsTable(this, 'ServedRequests', {
+      encryptionKey: this.key,
+      partitionKey: 'requestKey',
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: removal,
+      deletionProtection: stage.tableDeletionProtection,
+    });
+    for (const t of [this.onlineFeatures, this.ledger, this.runState, this.servedRequests]) {
       Validations.of(t.table).acknowledge(
         ...[
           {
             id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
             reason:
-              'Point-in-time recovery (35 days) is on for every table, and ledger events are also archived to the Object Lock bucket; an AWS Backup plan would duplicate both (run state is transient and expires by TTL).',
+              'Point-in-time recovery (35 days) is on for every table, and ledger events are also archived to the Object Lock bucket; an AWS Backup plan would duplicate both (run state and served requests are transient and expire by TTL; the prediction log in S3 keeps every prediction).',
           },
         ],
       );

@@ -33,6 +33,10 @@ export interface ServiceStackProps extends StackProps {
   readonly artifacts: IBucket;
   /** Transient pipeline state keyed by `runId` (approval task tokens). */
   readonly runState: ITableV2;
+  /** Prediction-log bucket: every prediction, delivered by each use case's Firehose stream. */
+  readonly predictionLogs: IBucket;
+  /** Served requests, which the feedback routes look up by requestId. */
+  readonly servedRequests: ITableV2;
   /**
    * Folder holding the training pipeline's step handlers.
    * @default - functions/pipeline
@@ -135,6 +139,7 @@ export class ServiceStack extends Stack {
         offlineBucket: props.offlineFeatures,
         artifactsBucket: props.artifacts,
         runState: props.runState,
+        predictionLogsBucket: props.predictionLogs,
         api: this.api,
         functionsDir: props.pipelineFunctionsDir,
       });
@@ -150,6 +155,9 @@ export class ServiceStack extends Stack {
         api: this.api,
         onlineTable: props.onlineFeatures,
         datasetsBucket: props.datasets,
+        predictionLogs: props.predictionLogs,
+        servedRequests: props.servedRequests,
+        notifications: pipeline.topic,
         endpointName: pipeline.endpointName,
         modelPackageGroupName: pipeline.modelPackageGroupName,
       });

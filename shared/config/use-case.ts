@@ -158,6 +158,13 @@ const InstanceDeploymentSchema = z.strictObject({
     .optional(),
   canary: CanarySchema,
   guardrails: GuardrailsSchema,
+  /**
+   * Share of requests SageMaker data capture records (input and output) to the prediction-log
+   * bucket under `capture/<useCase>/`, for tools that read Model Monitor's capture location; 0
+   * turns it off. The prediction log keeps every prediction whatever this is. Serverless
+   * endpoints have no data capture.
+   */
+  dataCapturePercent: z.number().int().min(0).max(100).default(100),
 });
 
 const ServerlessDeploymentSchema = z.strictObject({
@@ -206,6 +213,15 @@ export const MonitoringSchema = z.strictObject({
   }),
 });
 
+/** Ground truth sent for served predictions (`POST /feedback/{useCase}`). */
+export const FeedbackSchema = z.strictObject({
+  /**
+   * How long after a prediction its feedback is accepted: the served request (entities, request
+   * features, time, model version) is kept this long for the feedback route to find it by requestId.
+   */
+  windowDays: z.number().int().min(1).max(365).default(30),
+});
+
 /** The whole use case. */
 export const UseCaseSchema = z
   .strictObject({
@@ -225,6 +241,7 @@ export const UseCaseSchema = z
     gates: GatesSchema,
     deployment: DeploymentSchema,
     monitoring: MonitoringSchema,
+    feedback: FeedbackSchema.prefault({}),
     /** An optional EventBridge schedule for periodic retraining. */
     trainingSchedule: z
       .string()

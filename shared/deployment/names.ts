@@ -30,6 +30,11 @@ export function endpointNameOf(stage: string, useCase: string): string {
   return sageMakerName(`mlops-${stage}`, useCase);
 }
 
+/** Where an endpoint's SageMaker data capture lands in the prediction-log bucket. */
+export function dataCapturePrefix(useCase: string): string {
+  return `capture/${useCase}/`;
+}
+
 /** The deploy state machine of a use case: `mlops-<stage>-<useCase>-deploy`. */
 export function deployMachineNameOf(stage: string, useCase: string): string {
   return `mlops-${stage}-${useCase}-deploy`;

@@ -47,6 +47,8 @@ export interface PrepareDeploymentOptions {
   readonly roleArn: string;
   /** Encrypts the instances' storage volumes (instance mode). */
   readonly dataKeyArn: string;
+  /** Where data capture writes, when the mode has it and the use case samples. */
+  readonly dataCaptureUri: string;
   readonly alarms: DeploymentAlarmNames;
   readonly executionName: string;
   readonly input: DeployInput;
@@ -183,8 +185,25 @@ export async function prepareDeployment(o: PrepareDeploymentOptions): Promise<De
       }),
     ),
   );
-  // Storage-volume encryption exists only for instances.
-  const kms = d.mode === 'instance' ? { KmsKeyId: o.dataKeyArn } : {};
+  // Storage-volume encryption and data capture exist only for instances.
+  const kms =
+    d.mode === 'instance'
+      ? {
+          KmsKeyId: o.dataKeyArn,
+          ...(d.dataCapturePercent > 0
+            ? {
+                DataCaptureConfig: {
+                  EnableCapture: true,
+                  InitialSamplingPercentage: d.dataCapturePercent,
+                  DestinationS3Uri: o.dataCaptureUri,
+                  KmsKeyId: o.dataKeyArn,
+                  CaptureOptions: [{ CaptureMode: 'Input' as const }, { CaptureMode: 'Output' as const }],
+                  CaptureContentTypeHeader: { CsvContentTypes: ['text/csv'] },
+                },
+              }
+            : {}),
+        }
+      : {};
   const full = [variantOf(o.useCase, slot, modelName, 1)];
   await createOnce(() =>
     o.sagemaker.send(

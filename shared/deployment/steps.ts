@@ -52,6 +52,7 @@ export const DEPLOY_STEPS = {
       MODEL_PACKAGE_GROUP: true,
       SAGEMAKER_ROLE_ARN: true,
       DATA_KEY_ARN: true,
+      DATA_CAPTURE_URI: true,
     },
     fn: { description: 'plans a deployment and creates its model and configs', timeoutSeconds: 60 },
     grants: [

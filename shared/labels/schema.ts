@@ -65,8 +65,23 @@ export interface LabelInput {
   readonly request: Readonly<Record<string, FeatureValue>>;
 }
 
+/**
+ * Ground truth for one served prediction (`POST /feedback/{useCase}`): the label event of the
+ * request as it was served (its entities, request features and time), with the prediction's
+ * requestId, which pairs the label with the features logged for it, and when the outcome was seen.
+ */
+export interface FeedbackLabelInput extends LabelInput {
+  readonly requestId: string;
+  /** When the outcome was observed, ISO-8601 UTC; never before the prediction. */
+  readonly observedAt: string;
+}
+
 /** A validated label event with its content-derived ID. */
 export interface LabelEvent extends LabelInput {
+  /** Set on feedback: the served prediction this label is the ground truth of. */
+  readonly requestId?: string;
+  /** Set on feedback: when the outcome was observed. */
+  readonly observedAt?: string;
   /** sha256 of the use case and the canonical event: equal events share it. */
   readonly labelId: string;
 }
@@ -114,6 +129,11 @@ export function storedLabelSchema(contract: LabelContract) {
       .refine((s) => s >= MIN_EVENT_TIME, { message: `must not be before ${MIN_EVENT_TIME}` }),
     label: BinaryLabelSchema,
     request: requestSchema(contract),
+    requestId: z.string().min(1).optional(),
+    observedAt: z.iso
+      .datetime({ offset: true, error: ISO_TIME_PROBLEM })
+      .transform((s) => new Date(s).toISOString())
+      .optional(),
     ingestedAt: z.iso
       .datetime({ offset: true, error: ISO_TIME_PROBLEM })
       .transform((s) => new Date(s).toISOString()),
@@ -126,7 +146,7 @@ export const LabelBatchBodySchema = z.strictObject({
 });
 
 /** The label event of a validated input, with its content-derived ID. */
-export function toLabelEvent(contract: LabelContract, input: LabelInput): LabelEvent {
+export function toLabelEvent(contract: LabelContract, input: LabelInput | FeedbackLabelInput): LabelEvent {
   const labelId = sha256Hex(canonicalJson({ useCase: contract.useCase, ...input }));
   return { ...input, labelId };
 }

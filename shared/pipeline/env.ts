@@ -35,6 +35,8 @@ export const PipelineEnvSchema = z.object({
   ENDPOINT_NAME: name,
   /** ARN of the data key: encrypts the endpoint's storage volumes. */
   DATA_KEY_ARN: z.string().regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'),
+  /** Where SageMaker data capture writes (`s3://<prediction-log bucket>/capture/<useCase>/`). */
+  DATA_CAPTURE_URI: z.string().regex(/^s3:\/\/[^/]+\/.+\/$/, 'must be an s3:// folder URI ending in /'),
 });
 export type PipelineEnv = z.infer<typeof PipelineEnvSchema>;
 

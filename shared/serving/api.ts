@@ -29,6 +29,12 @@ export const PREDICT_METRICS = {
   service: 'predict',
   /** One per request answered 5xx. */
   failures: 'ServerErrors',
+  /** One per prediction whose log line or served request was not stored (the alarm reads it). */
+  notKept: 'PredictionsNotKept',
+  /** One per prediction whose log line Firehose did not accept (the line is logged instead). */
+  logFailures: 'PredictionLogFailures',
+  /** One per prediction whose served request was not stored (feedback cannot find it). */
+  servedFailures: 'ServedRequestFailures',
 } as const;
 
 /** The predict function's environment. */
@@ -37,4 +43,17 @@ export const PredictEnvSchema = z.object({
   USE_CASE_CONFIG: jsonText(UseCaseSchema, 'a valid use case'),
   ONLINE_TABLE: z.string().min(1),
   ENDPOINT_NAME: z.string().min(1),
+  /** The Firehose stream that delivers the prediction log. */
+  PREDICTION_STREAM: z.string().min(1),
+  /** The served-request table, read by the feedback route. */
+  SERVED_TABLE: z.string().min(1),
+});
+
+/** The feedback function's environment. */
+export const FeedbackEnvSchema = z.object({
+  /** JSON of the validated use case (defaults applied). */
+  USE_CASE_CONFIG: jsonText(UseCaseSchema, 'a valid use case'),
+  SERVED_TABLE: z.string().min(1),
+  /** The datasets bucket, where the label path stores label events. */
+  DATASETS_BUCKET: z.string().min(1),
 });

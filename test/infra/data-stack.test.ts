@@ -108,7 +108,7 @@ describe.each(['dev', 'prod'] as const)('data stack (%s)', (stage) => {
 
   it('gives every table PITR and KMS encryption', () => {
     const tables = templates[stage].findResources('AWS::DynamoDB::GlobalTable') as Resources;
-    expect(Object.keys(tables)).toHaveLength(3);
+    expect(Object.keys(tables)).toHaveLength(4);
     for (const t of Object.values(tables)) {
       expect(t.Properties?.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
       const replicas = t.Properties?.Replicas as Record<string, unknown>[];

@@ -442,7 +442,7 @@ describe('the training pipeline resources', () => {
     });
   });
 
-  it('lets the SageMaker role write only under runs/, with no wildcard S3 actions', () => {
+  it('lets the SageMaker role write only under runs/ (and the data capture prefix), with no wildcard S3 actions', () => {
     const t = get('dev').service;
     const roles = t.findResources('AWS::IAM::Role', {
       Properties: {
@@ -471,7 +471,7 @@ describe('the training pipeline resources', () => {
     for (const s of writes) {
       for (const resource of [s.Resource].flat().map(flatten)) {
         expect(resource).toMatch(
-          /^<import:Mlops-dev-Data-(Datasets|Artifacts)Arn>\/runs\/(\*|\*\/transform\/\*)$/,
+          /^<import:Mlops-dev-Data-(Datasets|Artifacts)Arn>\/runs\/(\*|\*\/transform\/\*)$|^<import:Mlops-dev-Data-PredictionLogsArn>\/capture\/flight-delay\/\*$/,
         );
       }
     }
@@ -720,6 +720,7 @@ describe('TrainingPipeline checks', () => {
         offlineBucket: unread,
         artifactsBucket: unread,
         runState: unread,
+        predictionLogsBucket: unread,
         api: unread,
       });
     } catch (error) {

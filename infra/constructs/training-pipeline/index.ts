@@ -22,7 +22,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type DeployStepsFactory, TrainingDefinition } from '../../../pipelines/training/definition.ts';
 import type { UseCase } from '../../../shared/config/use-case.ts';
-import { endpointNameOf } from '../../../shared/deployment/names.ts';
+import { dataCapturePrefix, endpointNameOf } from '../../../shared/deployment/names.ts';
 import { canonicalJson, sha256Hex } from '../../../shared/ledger/canonical.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import { TRAINING_ROUTES } from '../../../shared/pipeline/contracts.ts';
@@ -32,7 +32,7 @@ import { ModelDeployment } from '../deployment.ts';
 import { throwIfProblems } from '../errors.ts';
 import type { MlopsFunction } from '../mlops-function.ts';
 import type { LedgerTable } from '../mlops-table.ts';
-import { iam5ResourceFinding } from '../nag-ids.ts';
+import { bucketArnFor, iam5ResourceFinding } from '../nag-ids.ts';
 import { PipelineResources } from './resources.ts';
 import { createSageMakerRole } from './sagemaker-role.ts';
 import { addStartRunRoute } from './start-run-route.ts';
@@ -81,6 +81,8 @@ export interface TrainingPipelineProps {
   readonly artifactsBucket: IBucket;
   /** Transient run state (approval task tokens), keyed by `runId`. */
   readonly runState: ITableV2;
+  /** Prediction-log bucket: the endpoint's data capture goes under `capture/<useCase>/`. */
+  readonly predictionLogsBucket: IBucket;
   /** The product's REST API; `POST /training/{useCase}/runs` is added to it. */
   readonly api: apigw.RestApi;
   /**
@@ -195,7 +197,12 @@ export class TrainingPipeline extends Construct {
     const roleProblems: string[] = [];
     this.sagemakerRole = createSageMakerRole(
       this,
-      { useCase, encryptionKey: props.encryptionKey, resources },
+      {
+        useCase,
+        encryptionKey: props.encryptionKey,
+        resources,
+        captureObjects: `${bucketArnFor(this, props.predictionLogsBucket, 'PredictionLogs')}/${dataCapturePrefix(useCase.name)}*`,
+      },
       roleProblems,
     );
     resources.bindSageMakerRole(this.sagemakerRole);
@@ -219,6 +226,7 @@ export class TrainingPipeline extends Construct {
       TOPIC_ARN: this.topic.topicArn,
       ENDPOINT_NAME: this.endpointName,
       DATA_KEY_ARN: props.encryptionKey.keyArn,
+      DATA_CAPTURE_URI: `s3://${props.predictionLogsBucket.bucketName}/${dataCapturePrefix(useCase.name)}`,
     };
     const functionProblems: string[] = [];
     this.functions = createStepFunctions(

@@ -15,6 +15,8 @@ export interface SageMakerRoleProps {
   readonly useCase: UseCase;
   readonly encryptionKey: IKey;
   readonly resources: PipelineResources;
+  /** The objects the endpoint's data capture writes (an ARN pattern). */
+  readonly captureObjects: string;
 }
 
 /** `123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model:tag` → the repository's ARN, or a problem. */
@@ -74,6 +76,12 @@ export function createSageMakerRole(
     ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
     [artifacts],
     'Limited to the runs/ prefix of the artifacts bucket, where each run and job writes under its own name.',
+  );
+  allow(
+    'WriteDataCapture',
+    ['s3:PutObject'],
+    [props.captureObjects],
+    "Write-only, limited to this use case's data capture prefix, where SageMaker names each object by endpoint, variant and time.",
   );
   props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
   // Transform jobs encrypt their volumes through a grant, as training jobs do.

@@ -194,6 +194,9 @@ export class Hosting {
       throw validationError(`Cannot create already existing endpoint configuration "${arn}".`);
     }
     for (const v of r.ProductionVariants) this.model(v.ModelName);
+    if (r.DataCaptureConfig && r.ProductionVariants.some((v) => v.ServerlessConfig)) {
+      throw validationError('DataCaptureConfig is not supported for serverless endpoints.');
+    }
     this.configs.set(r.EndpointConfigName, { request: r, arn, creationTime: new Date() });
     return { EndpointConfigArn: arn };
   }

@@ -8,7 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +25,13 @@ import { LOCAL_CREDENTIALS } from '../../../infra/local/engines/credentials.ts';
 import { signedFetch, signedRequest } from '../../../infra/local/sigv4.ts';
 import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { deploymentAlarmNames, endpointNameOf, servingModelName } from '../../../shared/deployment/names.ts';
+import { labelContract } from '../../../shared/labels/schema.ts';
+import { readLabels } from '../../../shared/labels/store.ts';
 import type { LedgerEvent } from '../../../shared/ledger/events.ts';
 import { recordsOn, servedAt } from '../../../shared/ledger/queries.ts';
+import { listKeys, readText } from '../../../shared/s3.ts';
+import { PREDICT_METRICS } from '../../../shared/serving/api.ts';
+import { type PredictionLogRecord, predictionLogPrefix } from '../../../shared/serving/prediction-log.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 import seattle from '../../../use-cases/seattle-weather.ts';
 import { runMlops } from '../../support/cli.ts';
@@ -189,6 +198,20 @@ describe('the deploy state machine', () => {
     expect(body.label).toBe((body.score as number) >= useCase.gates.threshold ? 1 : 0);
     const types = (await endpointEvents()).map((e) => e.type);
     expect(types).toEqual(['DeploymentStarted', 'DeploymentCompleted']);
+    // Instance mode: the volume is encrypted and SageMaker data capture is on, into the prediction-log bucket.
+    const live = await sm.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    const config = await sm.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: live.EndpointConfigName }),
+    );
+    const logBucket = cloud.assembly.buckets.find((b) => b.logicalId.startsWith('PredictionLogs'))?.name;
+    expect(config.KmsKeyId).toMatch(/^arn:aws:kms:/);
+    expect(config.DataCaptureConfig).toMatchObject({
+      EnableCapture: true,
+      InitialSamplingPercentage:
+        useCase.deployment.mode === 'instance' ? useCase.deployment.dataCapturePercent : -1,
+      DestinationS3Uri: `s3://${logBucket}/capture/${useCase.name}/`,
+      KmsKeyId: config.KmsKeyId,
+    });
   });
 
   it('refuses a missing non-nullable online feature with a 400 naming the group and the feature', async () => {
@@ -362,6 +385,214 @@ describe('the deploy state machine', () => {
   });
 });
 
+describe('the prediction log and feedback', () => {
+  const logBucket = () =>
+    cloud.assembly.buckets.find((b) => b.logicalId.startsWith('PredictionLogs'))?.name ?? '';
+  const streamName = `mlops-${STAGE}-${useCase.name}-predictions`;
+  const contract = labelContract(useCase);
+  const feedbackUrl = () => `${apiUrl}/feedback/${useCase.name}`;
+
+  /** Every logged line of the use case, with the object key it was delivered in. */
+  async function loggedLines(): Promise<{ key: string; line: PredictionLogRecord }[]> {
+    await cloud.firehose.flush();
+    const out: { key: string; line: PredictionLogRecord }[] = [];
+    for (const key of await listKeys(s3, logBucket(), predictionLogPrefix(useCase.name))) {
+      const text = await readText(s3, { bucket: logBucket(), key });
+      for (const l of text.split('\n').filter(Boolean)) out.push({ key, line: JSON.parse(l) });
+    }
+    return out;
+  }
+
+  async function labelsStored() {
+    const labels = [];
+    const today = new Date().toISOString().slice(0, 10);
+    for await (const l of readLabels({
+      client: s3,
+      bucket: resourceNames(cloud).datasets,
+      contract,
+      from: '2026-01-01',
+      to: today,
+      cutoff: new Date(Date.now() + 60_000).toISOString(),
+      onReject: (r) => {
+        throw new Error(`a stored label was refused: ${JSON.stringify(r)}`);
+      },
+    }))
+      labels.push(l);
+    return labels;
+  }
+
+  const labelObjects = async () => (await listKeys(s3, resourceNames(cloud).datasets, 'labels/')).length;
+
+  it('delivers every prediction to the prediction-log bucket by use case, date and hour, in data capture shape', async () => {
+    const answers: (Record<string, unknown> & { airport: string })[] = [];
+    for (const airport of AIRPORTS) {
+      const { status, body } = await predictOnce(airport);
+      expect(status).toBe(200);
+      answers.push({ airport, ...body });
+    }
+    const lines = await loggedLines();
+    for (const a of answers) {
+      const found = lines.find((l) => l.line.requestId === a.requestId);
+      expect(found, `requestId ${String(a.requestId)}`).toBeDefined();
+      const { key, line } = found as { key: string; line: PredictionLogRecord };
+      const day = line.time.slice(0, 10);
+      const hour = line.time.slice(11, 13);
+      // Firehose partitions by arrival; a line sent at the turn of an hour may land in the next one.
+      expect(key).toMatch(
+        new RegExp(`^predictions/${useCase.name}/date=${day}/hour=(${hour}|\\d\\d)/${streamName}-`),
+      );
+      expect(line).toMatchObject({
+        useCase: useCase.name,
+        modelVersion: a.modelVersion,
+        score: a.score,
+        label: a.label,
+        entities: { 'airport-delays': a.airport },
+        features: { delayRate2h: 0.3, flights2h: 12, hour: 17, origin: a.airport, destination: 'DFW' },
+        eventMetadata: { inferenceId: a.requestId, eventId: a.requestId },
+        eventVersion: '0',
+      });
+      expect(line.captureData.endpointInput).toMatchObject({ mode: 'INPUT', encoding: 'CSV' });
+      expect(line.captureData.endpointInput.data.split(',').length).toBeGreaterThan(5);
+      expect(Number(line.captureData.endpointOutput.data)).toBe(a.score);
+    }
+  });
+
+  it('answers a prediction whose log line Firehose refuses, counts it, and keeps its served request', async () => {
+    const before = await loggedLines();
+    const notKept = () =>
+      cloud.cloudwatch
+        .statistics({
+          namespace: PREDICT_METRICS.namespace,
+          metricName: PREDICT_METRICS.logFailures,
+          dimensions: [
+            { Name: 'service', Value: PREDICT_METRICS.service },
+            { Name: 'useCase', Value: useCase.name },
+          ],
+          start: new Date(Date.now() - 3_600_000),
+          end: new Date(Date.now() + 60_000),
+          periodSeconds: 7200,
+          statistics: ['Sum'],
+        })
+        .reduce((sum, d) => sum + (d.values.Sum ?? 0), 0);
+    const failuresBefore = notKept();
+    // The predict function's Firehose client tries twice.
+    cloud.firehose.faults.inject(`PutRecord:${streamName}`, {
+      error: 'ServiceUnavailableException',
+      statusCode: 503,
+      times: 2,
+    });
+    const { status, body } = await predictOnce('ORD');
+    expect(status).toBe(200);
+    expect(body.score).toEqual(expect.any(Number));
+    expect(cloud.firehose.faults.pending(`PutRecord:${streamName}`)).toBe(0);
+    expect(notKept()).toBe(failuresBefore + 1);
+    const after = await loggedLines();
+    expect(after.some((l) => l.line.requestId === body.requestId)).toBe(false);
+    expect(after.length).toBe(before.length);
+    // The served request was stored: its feedback is accepted.
+    const res = await signedFetch(feedbackUrl(), 'POST', {
+      requestId: body.requestId,
+      label: 0,
+      observedAt: new Date().toISOString(),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('stores feedback as the label event of the request as served, once, and refuses a contradicting label', async () => {
+    const { body: served } = await predictOnce('DFW');
+    const requestId = String(served.requestId);
+    const objectsBefore = await labelObjects();
+    const feedback = { requestId, label: 1, observedAt: new Date().toISOString() };
+    const first = await signedFetch(feedbackUrl(), 'POST', feedback);
+    const firstBody = (await first.json()) as Record<string, unknown>;
+    expect(first.status).toBe(200);
+    expect(firstBody).toMatchObject({
+      useCase: useCase.name,
+      requestId,
+      label: 1,
+      modelVersion: served.modelVersion,
+      outcome: 'written',
+      labelId: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await labelObjects()).toBe(objectsBefore + 1);
+    const stored = (await labelsStored()).filter((l) => l.requestId === requestId);
+    expect(stored).toHaveLength(1);
+    const logged = (await loggedLines()).find((l) => l.line.requestId === requestId)?.line;
+    expect(stored[0]).toMatchObject({
+      labelId: firstBody.labelId,
+      entities: { 'airport-delays': 'DFW' },
+      eventTime: logged?.time,
+      label: 1,
+      request: { hour: 17, weekday: 5, distance: 800, origin: 'DFW', destination: 'DFW' },
+      observedAt: feedback.observedAt,
+    });
+    // The same feedback again (a retry), even observed later: the first one stands, nothing is written.
+    const again = await signedFetch(feedbackUrl(), 'POST', {
+      ...feedback,
+      observedAt: new Date(Date.now() + 1000).toISOString(),
+    });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ labelId: firstBody.labelId, outcome: 'duplicate' });
+    const contradicting = await signedFetch(feedbackUrl(), 'POST', { ...feedback, label: 0 });
+    const conflict = (await contradicting.json()) as { message: string };
+    expect(contradicting.status).toBe(409);
+    expect(conflict.message).toMatch(/^requestId: .*already has feedback label 1/);
+    expect(await labelObjects()).toBe(objectsBefore + 1);
+  });
+
+  it('refuses bad feedback with a 4xx JSON error naming the field, and writes nothing', async () => {
+    const { body: served } = await predictOnce('ATL');
+    const requestId = String(served.requestId);
+    const good = { requestId, label: 1, observedAt: new Date().toISOString() };
+    const objectsBefore = await labelObjects();
+    const cases: [string, unknown, number, string][] = [
+      ['no body', undefined, 400, 'body'],
+      ['a wrong label type', { ...good, label: 'yes' }, 400, 'label'],
+      ['a label out of range', { ...good, label: 2 }, 400, 'label'],
+      ['a missing requestId', { label: 1, observedAt: good.observedAt }, 400, 'requestId'],
+      ['a requestId with a slash', { ...good, requestId: '../x' }, 400, 'requestId'],
+      ['a bad time', { ...good, observedAt: 'yesterday' }, 400, 'observedAt'],
+      [
+        'a time in the future',
+        { ...good, observedAt: new Date(Date.now() + 86_400_000).toISOString() },
+        400,
+        'observedAt',
+      ],
+      [
+        'a time before the prediction',
+        { ...good, observedAt: '2026-01-01T00:00:00.000Z' },
+        400,
+        'observedAt',
+      ],
+      ['an unknown field', { ...good, extra: 1 }, 400, ''],
+    ];
+    for (const [what, body, status, field] of cases) {
+      const res = await signedFetch(feedbackUrl(), 'POST', body);
+      const answer = (await res.json()) as {
+        message: string;
+        problems?: { field: string }[];
+        requestId: string;
+      };
+      expect(res.status, what).toBe(status);
+      expect(answer.requestId, what).toEqual(expect.any(String));
+      if (field)
+        expect(
+          answer.problems?.map((p) => p.field),
+          what,
+        ).toContain(field);
+    }
+    const unknown = await signedFetch(feedbackUrl(), 'POST', { ...good, requestId: 'no-such-request' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { message: string }).message).toMatch(/^requestId: /);
+    const raw = await signedRequest(feedbackUrl(), 'POST', '{"requestId":');
+    expect((await fetch(raw.url, raw.init)).status).toBe(400);
+    const noUseCase = await signedFetch(`${apiUrl}/feedback/no-such-use-case`, 'POST', good);
+    expect(noUseCase.status).toBeGreaterThanOrEqual(400);
+    expect(noUseCase.status).toBeLessThan(500);
+    expect(await labelObjects()).toBe(objectsBefore);
+  });
+});
+
 describe('the deploy state machine in serverless mode (seattle-weather)', () => {
   const weather = UseCaseSchema.parse(seattle);
   const [group] = weather.featureGroups;
@@ -409,6 +640,13 @@ describe('the deploy state machine in serverless mode (seattle-weather)', () => 
     const [s1] = serverless as [RegisteredModel];
     const end = await deployWeather(s1, 'first serverless model');
     expect(end.output).toMatchObject({ outcome: 'deployed', modelVersion: s1.modelVersion });
+    // Serverless endpoints have neither volume encryption nor data capture.
+    const live = await sm.send(new DescribeEndpointCommand({ EndpointName: endpoint() }));
+    const config = await sm.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: live.EndpointConfigName }),
+    );
+    expect(config.DataCaptureConfig).toBeUndefined();
+    expect(config.KmsKeyId).toBeUndefined();
     const { status, body } = await predictWeather();
     expect(status).toBe(200);
     expect(body.modelVersion).toBe(s1.modelVersion);

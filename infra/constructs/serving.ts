@@ -30,6 +30,7 @@ import {
   servingPath,
 } from '../../shared/serving/api.ts';
 import {
+  PREDICTION_LOG_BUFFER,
   predictionLogDeliveryPrefix,
   predictionLogErrorPrefix,
   predictionLogErrorRoot,
@@ -166,7 +167,10 @@ export class ModelServing extends Construct {
         roleArn: deliveryRole.roleArn,
         prefix: predictionLogDeliveryPrefix(useCase.name),
         errorOutputPrefix: predictionLogErrorPrefix(useCase.name),
-        bufferingHints: { intervalInSeconds: 60, sizeInMBs: 5 },
+        bufferingHints: {
+          intervalInSeconds: PREDICTION_LOG_BUFFER.intervalSeconds,
+          sizeInMBs: PREDICTION_LOG_BUFFER.sizeMb,
+        },
         compressionFormat: 'UNCOMPRESSED',
         encryptionConfiguration: { kmsEncryptionConfig: { awskmsKeyArn: props.encryptionKey.keyArn } },
         cloudWatchLoggingOptions: {

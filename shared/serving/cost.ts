@@ -5,11 +5,13 @@
  *
  * One prediction is: an API Gateway REST request, a Lambda invocation (arm64) that reads one
  * item per feature group with a strongly consistent BatchGetItem and invokes the SageMaker
- * endpoint, and a log record that a CloudWatch Logs subscription sends through Data Firehose
- * into S3. Only the SageMaker compute differs between a real-time (instance) and a serverless
+ * endpoint, one log record sent to Data Firehose (Direct PUT) into S3, one served-request item
+ * written to DynamoDB for feedback, and the function's own log lines (EMF metrics, platform
+ * lines) in CloudWatch Logs. Only the SageMaker compute differs between a real-time (instance) and a serverless
  * endpoint; every other line costs the same per prediction in both.
  */
 import type { UseCase } from '../config/use-case.ts';
+import { PREDICTION_LOG_BUFFER } from './prediction-log.ts';
 import {
   BILLING_RULES,
   BYTES_PER_GB,
@@ -55,9 +57,11 @@ export interface PredictionUsage {
   readonly payloadBytes: Figure;
   /** DynamoDB read request units of the BatchGetItem. */
   readonly readUnits: Figure;
-  /** Bytes of the prediction's log record (CloudWatch Logs, then one Firehose record). */
+  /** Bytes of the prediction's log record (one Firehose record). */
   readonly logRecordBytes: Figure;
-  /** Bytes of the START, END and REPORT lines Lambda logs per invocation (CloudWatch Logs only). */
+  /** DynamoDB write request units of the served-request item. */
+  readonly writeUnits: Figure;
+  /** Bytes the predict function logs per invocation: its EMF metrics line and Lambda's START, END and REPORT lines. */
   readonly lambdaPlatformLogBytes: Figure;
   /** Firehose buffer interval: at most one S3 object per interval while traffic flows. */
   readonly firehoseBufferSeconds: Figure;
@@ -108,17 +112,30 @@ export const ASSUMPTIONS = {
     why: 'one JSON prediction record: request and online features, the prediction, model version, ids, times',
   },
   lambdaPlatformLogBytes: {
-    value: 350,
+    value: 1050,
     unit: 'bytes',
-    why: 'the START, END and REPORT lines Lambda writes for every invocation',
+    why: "the predict function's EMF metrics line (about 700 bytes) and the START, END and REPORT lines Lambda writes for every invocation (about 350)",
+  },
+  servedItemBytes: {
+    value: 600,
+    unit: 'bytes',
+    why: 'one served-request item: key, entities, request features, time, model version, score, expiry',
   },
   onlineItemBytes: {
     value: 4096,
     unit: 'bytes',
     why: "each online-store item (one entity's features of a group) is at most 4 KB, so 1 read unit",
   },
-  firehoseBufferSeconds: { value: 300, unit: 's', why: "Firehose's default S3 buffer interval" },
-  firehoseBufferBytes: { value: 5 * 1024 * 1024, unit: 'bytes', why: "Firehose's default S3 buffer size" },
+  firehoseBufferSeconds: {
+    value: PREDICTION_LOG_BUFFER.intervalSeconds,
+    unit: 's',
+    why: "the prediction-log stream's S3 buffer interval (ModelServing)",
+  },
+  firehoseBufferBytes: {
+    value: PREDICTION_LOG_BUFFER.sizeMb * 1024 * 1024,
+    unit: 'bytes',
+    why: "the prediction-log stream's S3 buffer size (ModelServing)",
+  },
   logRetentionMonths: {
     value: 1,
     unit: 'month(s)',
@@ -197,6 +214,12 @@ export function resolveUsage(inputs: UsageInputs): PredictionUsage {
       detail: `${inputs.featureGroups} feature group(s) × ${perItem} RRU (${inputs.consistentRead ? 'ConsistentRead: true' : 'eventually consistent'} BatchGetItem, item ≤ 4 KB assumed)`,
     },
     logRecordBytes: pick('logRecordBytes'),
+    writeUnits: {
+      value: Math.max(1, Math.ceil(ASSUMPTIONS.servedItemBytes.value / BILLING_RULES.dynamodbWriteUnitBytes)),
+      unit: 'WRU',
+      origin: 'assumed',
+      detail: `one PutItem of the served request (${ASSUMPTIONS.servedItemBytes.why}, about ${ASSUMPTIONS.servedItemBytes.value} bytes; 1 WRU per 1 KB)`,
+    },
     lambdaPlatformLogBytes: assumed('lambdaPlatformLogBytes'),
     firehoseBufferSeconds: assumed('firehoseBufferSeconds'),
     firehoseBufferBytes: assumed('firehoseBufferBytes'),
@@ -343,6 +366,7 @@ export const COST_LINES = [
   { id: 'lambdaRequests', service: 'Lambda', item: 'requests' },
   { id: 'lambdaDuration', service: 'Lambda', item: 'duration (arm64)' },
   { id: 'onlineReads', service: 'DynamoDB', item: 'on-demand reads' },
+  { id: 'servedWrites', service: 'DynamoDB', item: 'on-demand writes' },
   { id: 'sagemakerCompute', service: 'SageMaker', item: 'compute' },
   { id: 'sagemakerDataIn', service: 'SageMaker', item: 'data processed in' },
   { id: 'sagemakerDataOut', service: 'SageMaker', item: 'data processed out' },
@@ -478,15 +502,16 @@ export function monthlyCost(
       price: prices.lambda.durationArm,
     },
     onlineReads: { quantity: (n * usage.readUnits.value) / 1e6, price: prices.dynamodb.onDemandReads },
+    servedWrites: { quantity: (n * usage.writeUnits.value) / 1e6, price: prices.dynamodb.onDemandWrites },
     sagemakerCompute: compute,
     // Payload is in + out together; both directions have the same price, so half each.
     sagemakerDataIn: { quantity: payloadGb / 2, price: prices.sagemaker.dataProcessedIn },
     sagemakerDataOut: { quantity: payloadGb / 2, price: prices.sagemaker.dataProcessedOut },
     logsIngestion: {
-      quantity: (n * (usage.logRecordBytes.value + usage.lambdaPlatformLogBytes.value)) / BYTES_PER_GB,
+      quantity: (n * usage.lambdaPlatformLogBytes.value) / BYTES_PER_GB,
       price: prices.cloudwatchLogs.ingestion,
     },
-    // One record per prediction is the upper bound: a subscription may pack several events in one.
+    // One PutRecord per prediction, each billed in 5 KB increments.
     firehoseIngestion: {
       quantity: (n * firehoseBilledBytes(usage.logRecordBytes.value)) / BYTES_PER_GB,
       price: prices.firehose.directPutIngestion,

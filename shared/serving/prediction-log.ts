@@ -22,6 +22,9 @@ import type { UseCase } from '../config/use-case.ts';
 import type { FeatureValue } from '../features/records.ts';
 import type { PredictInput, PredictionRecord } from './predict.ts';
 
+/** The prediction-log stream's S3 buffering: one object a minute, or per 5 MiB, whichever comes first. */
+export const PREDICTION_LOG_BUFFER = { intervalSeconds: 60, sizeMb: 5 } as const;
+
 /** Where a use case's prediction log lands in the prediction-log bucket. */
 export function predictionLogPrefix(useCase: string): string {
   return `predictions/${useCase}/`;

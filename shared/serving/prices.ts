@@ -105,7 +105,7 @@ export interface PriceTable {
   };
   readonly lambda: { readonly requests: Price; readonly durationArm: Price };
   readonly apiGateway: { readonly restRequests: Price };
-  readonly dynamodb: { readonly onDemandReads: Price };
+  readonly dynamodb: { readonly onDemandReads: Price; readonly onDemandWrites: Price };
   readonly firehose: { readonly directPutIngestion: Price };
   readonly cloudwatchLogs: { readonly ingestion: Price };
   readonly s3: { readonly putRequests: Price; readonly standardStorage: Price };
@@ -117,6 +117,8 @@ export const BILLING_RULES = {
   firehoseRecordIncrementBytes: 5 * 1024,
   /** One strongly consistent read unit covers an item of up to 4 KB (DynamoDB pricing). */
   dynamodbReadUnitBytes: 4 * 1024,
+  /** One write unit covers an item of up to 1 KB (DynamoDB pricing). */
+  dynamodbWriteUnitBytes: 1024,
   /** Lambda rounds each invocation's duration up to the next millisecond (Lambda pricing). */
   lambdaBillingIncrementMs: 1,
 } as const;
@@ -225,6 +227,19 @@ export const PRICES: PriceTable = {
       readOn: PRICES_READ_ON,
       verified: false,
       note: 'a strongly consistent read is 1 RRU per 4 KB of item (rounded up), an eventually consistent one 1/2; a BatchGetItem counts each item',
+    },
+    onDemandWrites: {
+      name: 'DynamoDB on-demand write request units (Standard table class)',
+      usd: 0.625,
+      unit: 'million WRU',
+      source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+      readAt: [
+        'https://docs.aws.amazon.com/pt_br/whitepapers/latest/how-aws-pricing-works/dynamodb.html (AWS whitepaper: a standard write of up to 1 KB is 1 WRU)',
+        'https://airbyte.com/data-engineering-resources/dynamodb-pricing (third-party, US East after the November 2024 cut: $0.625 per million WRU)',
+      ],
+      readOn: PRICES_READ_ON,
+      verified: false,
+      note: 'a write is 1 WRU per 1 KB of item (rounded up); storage of the served requests (a few hundred bytes each, kept for the feedback window) is not counted',
     },
   },
   firehose: {

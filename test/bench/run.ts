@@ -16,11 +16,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PROJECT_ROOT, synthApp } from '../../infra/cli/local.ts';
 import { localS3Client } from '../../infra/local/clients.ts';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
@@ -45,6 +46,7 @@ import {
 import { readLabels, validateLabels, writeLabels } from '../../shared/labels/store.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { parseS3Uri, readText } from '../../shared/s3.ts';
+import { PREDICT_METRICS } from '../../shared/serving/api.ts';
 import flightDelay from '../../use-cases/flight-delay.ts';
 import { demoRows, endOf, registerModel, startDeploy } from '../support/deployment.ts';
 
@@ -359,8 +361,15 @@ async function benchPredict(samples = 300): Promise<void> {
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: cloud.endpoints.dynamodb, region, credentials: LOCAL_CREDENTIALS }),
   );
+  const firehose = new FirehoseClient({
+    endpoint: cloud.endpoints.firehose,
+    region,
+    credentials: LOCAL_CREDENTIALS,
+  });
   try {
     const useCase = UseCaseSchema.parse(flightDelay);
+    const served = cloud.assembly.tables.find((t) => t.logicalId.startsWith('ServedRequests'))?.name ?? '';
+    const stream = `mlops-dev-${useCase.name}-predictions`;
     const airports = ['ORD', 'DFW', 'ATL', 'LAX', 'PHX'];
     const datasets = cloud.assembly.buckets.find((b) => b.logicalId.startsWith('Datasets'))?.name ?? '';
     const table = cloud.assembly.tables.find((t) => t.logicalId.startsWith('OnlineFeatures'))?.name ?? '';
@@ -426,15 +435,31 @@ async function benchPredict(samples = 300): Promise<void> {
         }),
       );
     };
+    // What keeping a prediction costs on top: one PutRecord and one PutItem, concurrently.
+    const rawKept = async (i: number) => {
+      await raw(i);
+      const line = JSON.stringify({ requestId: `bench-${i}-${Math.random()}`, ...request(i), score: 0.5 });
+      await Promise.all([
+        firehose.send(
+          new PutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from(`${line}\n`) } }),
+        ),
+        doc.send(
+          new PutCommand({ TableName: served, Item: { requestKey: `bench#${i}#${Math.random()}`, line } }),
+        ),
+      ]);
+    };
     for (let i = 0; i < 30; i++) {
       await api(i);
       await raw(i);
+      await rawKept(i);
     }
     const apiTimes: number[] = [];
     const rawTimes: number[] = [];
+    const keptTimes: number[] = [];
     for (let i = 0; i < samples; i++) {
       apiTimes.push(await time(() => api(i)));
       rawTimes.push(await time(() => raw(i)));
+      keptTimes.push(await time(() => rawKept(i)));
     }
     const row = (name: string, t: number[]) =>
       console.log(
@@ -443,13 +468,39 @@ async function benchPredict(samples = 300): Promise<void> {
     console.log(`\n== predict through the local API (${samples} interleaved samples each, sequential) ==`);
     row('POST /predict/{useCase}', apiTimes);
     row('raw BatchGetItem + InvokeEndpoint, same emulators', rawTimes);
+    row('raw, then PutRecord + PutItem (the prediction kept)', keptTimes);
     const r50 = percentile(apiTimes, 50) / percentile(rawTimes, 50);
     const r99 = percentile(apiTimes, 99) / percentile(rawTimes, 99);
     console.log(`predict / raw: ${r50.toFixed(1)}x at p50, ${r99.toFixed(1)}x at p99`);
+    const k50 = percentile(apiTimes, 50) / percentile(keptTimes, 50);
+    const k99 = percentile(apiTimes, 99) / percentile(keptTimes, 99);
     console.log(
-      '(the API path adds SigV4 verification, the local API Gateway, a Lambda worker, zod validation and the EMF and log lines)',
+      `predict / raw with the prediction kept: ${k50.toFixed(1)}x at p50, ${k99.toFixed(1)}x at p99`,
+    );
+    // The handler's own split, from its EMF metrics in the local CloudWatch (every call of this run).
+    const handlerSplit = ['FeaturesLatency', 'ModelLatency', 'KeepLatency', 'PredictLatency'].map(
+      (metricName) => {
+        const [point] = cloud.cloudwatch.statistics({
+          namespace: PREDICT_METRICS.namespace,
+          metricName,
+          dimensions: [
+            { Name: 'service', Value: PREDICT_METRICS.service },
+            { Name: 'useCase', Value: useCase.name },
+          ],
+          start: new Date(Date.now() - 3_600_000),
+          end: new Date(Date.now() + 60_000),
+          periodSeconds: 7200,
+          statistics: ['p50', 'p99'],
+        });
+        return `${metricName} p50 ${fmt(point?.values.p50 ?? Number.NaN)} p99 ${fmt(point?.values.p99 ?? Number.NaN)}`;
+      },
+    );
+    console.log(`inside the handler: ${handlerSplit.join('; ')}`);
+    console.log(
+      '(the API path adds SigV4 verification, the local API Gateway, a Lambda worker, zod validation and the EMF line)',
     );
   } finally {
+    firehose.destroy();
     doc.destroy();
     s3.destroy();
     sm.destroy();

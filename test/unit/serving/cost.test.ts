@@ -113,6 +113,10 @@ describe('monthlyCost', () => {
     expect(line(cost, 'sagemakerCompute')).toBeCloseTo(60_000 * 0.00002, 8);
     // A 1 KB log record bills as one 5 KB Firehose record.
     expect(line(cost, 'firehoseIngestion')).toBeCloseTo(((n * 5 * 1024) / 2 ** 30) * 0.029, 10);
+    // One served-request item under 1 KB is one write unit.
+    expect(line(cost, 'servedWrites')).toBeCloseTo(2 * 0.625, 10);
+    // Only the function's metric and platform lines reach CloudWatch Logs, not the log record.
+    expect(line(cost, 'logsIngestion')).toBeCloseTo(((n * 1050) / 2 ** 30) * 0.5, 10);
   });
 
   it('doubles the per-request lines and keeps a fixed instance count when the traffic doubles', () => {
@@ -128,6 +132,7 @@ describe('monthlyCost', () => {
       'lambdaRequests',
       'lambdaDuration',
       'onlineReads',
+      'servedWrites',
       'sagemakerDataIn',
       'sagemakerDataOut',
       'logsIngestion',
@@ -184,11 +189,11 @@ describe('monthlyCost', () => {
 
 describe('firehoseObjects', () => {
   it('writes one S3 object per buffer interval at low traffic and per full buffer at high traffic', () => {
-    // 730 h of 300 s intervals is 8,760 objects; 1 KB records fill a 5 MB buffer every 5,120.
-    expect(firehoseObjects(1_000_000, USAGE)).toBe(8760);
-    expect(firehoseObjects(100_000_000, USAGE)).toBe(Math.ceil(100_000_000 / 5120));
+    // 730 h of 60 s intervals is 43,800 objects; 1 KB records fill a 5 MB buffer every 5,120.
+    expect(firehoseObjects(1_000_000, USAGE)).toBe(43_800);
+    expect(firehoseObjects(1_000_000_000, USAGE)).toBe(Math.ceil(1_000_000_000 / 5120));
     expect(firehoseObjects(100, USAGE)).toBe(100);
-    expect(line(monthlyCost(SERVERLESS, USAGE, 1_000_000), 's3Puts')).toBeCloseTo(8.76 * 0.005, 10);
+    expect(line(monthlyCost(SERVERLESS, USAGE, 1_000_000), 's3Puts')).toBeCloseTo(43.8 * 0.005, 10);
   });
 });
 

@@ -40,7 +40,7 @@ export function registerStartCommand(program: Command): void {
         });
         step(
           2,
-          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, CloudWatch, Application Auto Scaling, SNS (synth took ${Math.round(synthMs)} ms)`,
+          `emulators up: DynamoDB (${cloud.dynamodbEngine}) in ${Math.round(cloud.timings.dynamodb)} ms, s3rver, Lambda, Step Functions, SageMaker, CloudWatch, Application Auto Scaling, Firehose, SNS (synth took ${Math.round(synthMs)} ms)`,
         );
         step(
           3,
@@ -64,8 +64,12 @@ export function registerStartCommand(program: Command): void {
           if (o.once) {
             step(6, '--once: stopping');
             const served = report.serving;
-            if (!report.audit.ok || served?.outcome !== 'deployed' || served.failures > 0)
-              process.exitCode = 1;
+            const kept =
+              served !== undefined &&
+              served.failures === 0 &&
+              served.feedback.failures === 0 &&
+              served.logged === served.feedback.sent;
+            if (!report.audit.ok || served?.outcome !== 'deployed' || !kept) process.exitCode = 1;
             return;
           }
           step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');

@@ -3,8 +3,8 @@
  * features through the bulk drop zone, show TTL on read through the API, run the synthesized
  * training pipeline (dataset, validation, XGBoost training, evaluation against the champion,
  * gate, registry, deployment), measure the model out of time on the following week, serve
- * predictions of that week through the API, and verify the audit chain. Capabilities not built
- * yet are named as such.
+ * predictions of that week through the API with each flight's outcome as feedback, check the
+ * prediction log, and verify the audit chain. Capabilities not built yet are named as such.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
@@ -12,6 +12,9 @@ import type { DeploymentResult } from '../../shared/deployment/contracts.ts';
 import { dateOf } from '../../shared/features/offline-store.ts';
 import { labelContract } from '../../shared/labels/schema.ts';
 import { validateLabels } from '../../shared/labels/store.ts';
+import { auc } from '../../shared/pipeline/metrics.ts';
+import { listKeys, readText } from '../../shared/s3.ts';
+import { predictionLogPrefix } from '../../shared/serving/prediction-log.ts';
 import demoUseCase from '../../use-cases/flight-delay.ts';
 import { localS3Client } from '../local/clients.ts';
 import type { LocalCloud } from '../local/cloud.ts';
@@ -67,6 +70,12 @@ export interface DemoReport {
     readonly p99Ms: number;
     /** Versions that answered, with their counts. */
     readonly answeredBy: Readonly<Record<string, number>>;
+    /** Feedback sent for the answered predictions (each flight's real outcome), and how it went. */
+    readonly feedback: { readonly sent: number; readonly stored: number; readonly failures: number };
+    /** AUC of the served scores against that feedback. */
+    readonly realizedAuc: number;
+    /** Lines of the prediction log delivered to S3 for the answered predictions. */
+    readonly logged: number;
   };
   readonly audit: { readonly ok: boolean; readonly events: number };
 }
@@ -84,6 +93,7 @@ const quantile = (sorted: readonly number[], q: number) =>
  * endpoint sees what a live caller's flights would.
  */
 async function servePredictions(
+  cloud: LocalCloud,
   api: (path: string) => string,
   slice: FlightSlice,
   say: (line: string) => void,
@@ -110,12 +120,13 @@ async function servePredictions(
   const answeredBy: Record<string, number> = {};
   let failures = 0;
   let first: unknown;
+  const answered: { requestId: string; score: number; label: 0 | 1 }[] = [];
   for (const f of sample) {
-    const { entities, request } = flightLabel(f);
+    const { entities, request, label } = flightLabel(f);
     const t0 = performance.now();
     const res = await signedFetch(api('/predict/flight-delay'), 'POST', { entities, request });
     latencies.push(performance.now() - t0);
-    const body = (await res.json()) as { modelVersion?: string };
+    const body = (await res.json()) as { modelVersion?: string; requestId?: string; score?: number };
     if (res.status !== 200) {
       failures++;
       continue;
@@ -123,6 +134,7 @@ async function servePredictions(
     first ??= { request: { entities, request }, answer: body };
     const v = body.modelVersion ?? '?';
     answeredBy[v] = (answeredBy[v] ?? 0) + 1;
+    answered.push({ requestId: String(body.requestId), score: Number(body.score), label });
   }
   latencies.sort((a, b) => a - b);
   const p50Ms = quantile(latencies, 0.5);
@@ -131,7 +143,55 @@ async function servePredictions(
   say(
     `${sample.length} predictions of ${span(slice)} flights through the API: ${failures} failed; answered by ${JSON.stringify(answeredBy)}; latency p50 ${p50Ms.toFixed(1)} ms, p99 ${p99Ms.toFixed(1)} ms (client side, one at a time)`,
   );
-  return { predictions: sample.length, failures, p50Ms, p99Ms, answeredBy };
+
+  // Ground truth arrives: each flight's real outcome, quoted by requestId, through the label path.
+  const observedAt = new Date().toISOString();
+  let stored = 0;
+  let feedbackFailures = 0;
+  for (const a of answered) {
+    const res = await signedFetch(api('/feedback/flight-delay'), 'POST', {
+      requestId: a.requestId,
+      label: a.label,
+      observedAt,
+    });
+    const body = (await res.json()) as { outcome?: string };
+    if (res.status === 200 && body.outcome === 'written') stored++;
+    else feedbackFailures++;
+  }
+  const realizedAuc = auc(
+    answered.map((a) => a.label),
+    answered.map((a) => a.score),
+  );
+  say(
+    `${answered.length} feedback labels through POST /feedback/flight-delay: ${stored} stored as label events of the requests as served, ${feedbackFailures} failed; realized AUC of the served scores ${realizedAuc.toFixed(4)}`,
+  );
+
+  // The prediction log: Firehose delivers a buffer a minute; flush it now rather than wait.
+  await cloud.firehose.flush();
+  const logBucket = resourceNames(cloud).predictionLogs;
+  const s3 = localS3Client(cloud.endpoints.s3, cloud.assembly.placement.region);
+  const wanted = new Set(answered.map((a) => a.requestId));
+  let logged = 0;
+  const keys = await listKeys(s3, logBucket, predictionLogPrefix('flight-delay'));
+  for (const key of keys) {
+    for (const line of (await readText(s3, { bucket: logBucket, key })).split('\n')) {
+      if (line && wanted.has((JSON.parse(line) as { requestId?: string }).requestId ?? '')) logged++;
+    }
+  }
+  s3.destroy();
+  say(
+    `prediction log: ${logged} of ${answered.length} predictions delivered by Firehose to s3://${logBucket}/${predictionLogPrefix('flight-delay')} (${keys.length} object(s), by date and hour)`,
+  );
+  return {
+    predictions: sample.length,
+    failures,
+    p50Ms,
+    p99Ms,
+    answeredBy,
+    feedback: { sent: answered.length, stored, failures: feedbackFailures },
+    realizedAuc,
+    logged,
+  };
 }
 
 const span = (s: FlightSlice) =>
@@ -236,10 +296,10 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
       say(
         `deployed by the run's Deploy step (mlops-dev-flight-delay-deploy): ${deployment.outcome} ${deployment.modelVersion} on ${deployment.endpointName} (${deployment.reason})`,
       );
-      const served = await servePredictions(api, LATER_SLICE, say);
+      const served = await servePredictions(cloud, api, LATER_SLICE, say);
       serving = { outcome: deployment.outcome, modelVersion: deployment.modelVersion, ...served };
     }
-    say('feedback → drift → retrain: not built yet (the monitoring capability comes next)');
+    say('drift → retrain: not built yet (the monitoring capability comes next)');
 
     // 6. Audit: the chain verifies, including against the Object Lock archive.
     await cloud.settle();

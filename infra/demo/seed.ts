@@ -50,6 +50,7 @@ export function resourceNames(cloud: LocalCloud) {
     datasets: bucket('Datasets'),
     offline: bucket('OfflineFeatures'),
     artifacts: bucket('Artifacts'),
+    predictionLogs: bucket('PredictionLogs'),
     archive: bucket('AuditArchive'),
     online: table('OnlineFeatures'),
     ledger: table('Ledger'),

@@ -66,6 +66,17 @@ export interface ModelServingProps {
   readonly modelPackageGroupName: string;
 }
 
+/** The per-period sum of one of the predict function's EMF counters. */
+function predictSum(useCase: string, metricName: string, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: PREDICT_METRICS.namespace,
+    metricName,
+    dimensionsMap: { service: PREDICT_METRICS.service, useCase },
+    statistic: 'Sum',
+    period,
+  });
+}
+
 /** Firehose stream names are at most 64 characters. */
 const MAX_STREAM_NAME = 64;
 
@@ -376,13 +387,7 @@ export class ModelServing extends Construct {
     alarms[names.predictErrors] = new cloudwatch.Alarm(this, 'PredictErrors', {
       alarmName: names.predictErrors,
       alarmDescription: `The predict function of ${useCase.name} failed (5xx) more than ${guard.maxPredictErrorsPerMinute} time(s) in a minute.`,
-      metric: new cloudwatch.Metric({
-        namespace: PREDICT_METRICS.namespace,
-        metricName: PREDICT_METRICS.failures,
-        dimensionsMap: { service: PREDICT_METRICS.service, useCase: useCase.name },
-        statistic: 'Sum',
-        period: Duration.minutes(1),
-      }),
+      metric: predictSum(useCase.name, PREDICT_METRICS.failures, Duration.minutes(1)),
       threshold: guard.maxPredictErrorsPerMinute,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -395,13 +400,7 @@ export class ModelServing extends Construct {
     const notKept = new cloudwatch.Alarm(this, 'PredictionsNotKept', {
       alarmName: `${endpointName}-predictions-not-kept`,
       alarmDescription: `Predictions of ${useCase.name} were answered but their log line or served request was not stored; the lines are in the predict function's logs ("prediction not kept").`,
-      metric: new cloudwatch.Metric({
-        namespace: PREDICT_METRICS.namespace,
-        metricName: PREDICT_METRICS.notKept,
-        dimensionsMap: { service: PREDICT_METRICS.service, useCase: useCase.name },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
+      metric: predictSum(useCase.name, PREDICT_METRICS.notKept, Duration.minutes(5)),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,

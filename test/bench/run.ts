@@ -46,9 +46,8 @@ import {
 import { readLabels, validateLabels, writeLabels } from '../../shared/labels/store.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { parseS3Uri, readText } from '../../shared/s3.ts';
-import { PREDICT_METRICS } from '../../shared/serving/api.ts';
 import flightDelay from '../../use-cases/flight-delay.ts';
-import { demoRows, endOf, registerModel, startDeploy } from '../support/deployment.ts';
+import { demoRows, endOf, predictStatistic, registerModel, startDeploy } from '../support/deployment.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -479,21 +478,8 @@ async function benchPredict(samples = 300): Promise<void> {
     );
     // The handler's own split, from its EMF metrics in the local CloudWatch (every call of this run).
     const handlerSplit = ['FeaturesLatency', 'ModelLatency', 'KeepLatency', 'PredictLatency'].map(
-      (metricName) => {
-        const [point] = cloud.cloudwatch.statistics({
-          namespace: PREDICT_METRICS.namespace,
-          metricName,
-          dimensions: [
-            { Name: 'service', Value: PREDICT_METRICS.service },
-            { Name: 'useCase', Value: useCase.name },
-          ],
-          start: new Date(Date.now() - 3_600_000),
-          end: new Date(Date.now() + 60_000),
-          periodSeconds: 7200,
-          statistics: ['p50', 'p99'],
-        });
-        return `${metricName} p50 ${fmt(point?.values.p50 ?? Number.NaN)} p99 ${fmt(point?.values.p99 ?? Number.NaN)}`;
-      },
+      (m) =>
+        `${m} p50 ${fmt(predictStatistic(cloud, useCase.name, m, 'p50'))} p99 ${fmt(predictStatistic(cloud, useCase.name, m, 'p99'))}`,
     );
     console.log(`inside the handler: ${handlerSplit.join('; ')}`);
     console.log(

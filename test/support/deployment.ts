@@ -20,6 +20,7 @@ import type { FeatureValue } from '../../shared/features/records.ts';
 import { xgboostImageUri } from '../../shared/models/xgboost-image.ts';
 import { buildEncoding, encodeLabeledRow, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { s3Uri } from '../../shared/s3.ts';
+import { PREDICT_METRICS } from '../../shared/serving/api.ts';
 import { until } from './until.ts';
 
 /** A pseudo-random generator, so each model's rows are the same on every run. */
@@ -205,4 +206,29 @@ export async function endOf(sfn: SFNClient, executionArn: string) {
     error: d.error,
     cause: d.cause,
   };
+}
+
+/**
+ * One statistic of a predict-function EMF metric over the last hour, as the local CloudWatch holds
+ * it (one period covering every data point), or NaN when there is none.
+ */
+export function predictStatistic(
+  cloud: LocalCloud,
+  useCase: string,
+  metricName: string,
+  statistic: string,
+): number {
+  const [point] = cloud.cloudwatch.statistics({
+    namespace: PREDICT_METRICS.namespace,
+    metricName,
+    dimensions: [
+      { Name: 'service', Value: PREDICT_METRICS.service },
+      { Name: 'useCase', Value: useCase },
+    ],
+    start: new Date(Date.now() - 3_600_000),
+    end: new Date(Date.now() + 60_000),
+    periodSeconds: 7200,
+    statistics: [statistic],
+  });
+  return point?.values[statistic] ?? Number.NaN;
 }

@@ -38,6 +38,7 @@ import { runMlops } from '../../support/cli.ts';
 import {
   demoRows,
   endOf,
+  predictStatistic,
   type RegisteredModel,
   registerModel,
   startDeploy,
@@ -66,6 +67,23 @@ async function predictOnce(airport: string) {
     request: { hour: 17, weekday: 5, distance: 800, origin: airport, destination: 'DFW' },
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** A 4xx JSON error in the documented shape, naming `field` among its problems (when given). */
+function expectNamedError(
+  got: number,
+  answer: { problems?: { field: string }[]; requestId: string },
+  status: number,
+  field: string,
+  what: string,
+): void {
+  expect(got, what).toBe(status);
+  expect(answer.requestId, what).toEqual(expect.any(String));
+  if (field)
+    expect(
+      answer.problems?.map((p) => p.field),
+      what,
+    ).toContain(field);
 }
 
 /** Predicts in a loop until `done` settles; the versions that answered, and the failures. */
@@ -249,13 +267,7 @@ describe('the deploy state machine', () => {
         problems?: { field: string }[];
         requestId: string;
       };
-      expect(res.status, what).toBe(400);
-      expect(answer.requestId, what).toEqual(expect.any(String));
-      if (field)
-        expect(
-          answer.problems?.map((p) => p.field),
-          what,
-        ).toContain(field);
+      expectNamedError(res.status, answer, 400, field, what);
     }
     const raw = await signedRequest(url, 'POST', '{"entities":');
     const notJson = await fetch(raw.url, raw.init);
@@ -459,21 +471,7 @@ describe('the prediction log and feedback', () => {
 
   it('answers a prediction whose log line Firehose refuses, counts it, and keeps its served request', async () => {
     const before = await loggedLines();
-    const notKept = () =>
-      cloud.cloudwatch
-        .statistics({
-          namespace: PREDICT_METRICS.namespace,
-          metricName: PREDICT_METRICS.logFailures,
-          dimensions: [
-            { Name: 'service', Value: PREDICT_METRICS.service },
-            { Name: 'useCase', Value: useCase.name },
-          ],
-          start: new Date(Date.now() - 3_600_000),
-          end: new Date(Date.now() + 60_000),
-          periodSeconds: 7200,
-          statistics: ['Sum'],
-        })
-        .reduce((sum, d) => sum + (d.values.Sum ?? 0), 0);
+    const notKept = () => predictStatistic(cloud, useCase.name, PREDICT_METRICS.logFailures, 'Sum') || 0;
     const failuresBefore = notKept();
     // The predict function's Firehose client tries twice.
     cloud.firehose.faults.inject(`PutRecord:${streamName}`, {
@@ -573,13 +571,7 @@ describe('the prediction log and feedback', () => {
         problems?: { field: string }[];
         requestId: string;
       };
-      expect(res.status, what).toBe(status);
-      expect(answer.requestId, what).toEqual(expect.any(String));
-      if (field)
-        expect(
-          answer.problems?.map((p) => p.field),
-          what,
-        ).toContain(field);
+      expectNamedError(res.status, answer, status, field, what);
     }
     const unknown = await signedFetch(feedbackUrl(), 'POST', { ...good, requestId: 'no-such-request' });
     expect(unknown.status).toBe(404);

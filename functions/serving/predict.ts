@@ -39,16 +39,17 @@ const ctx = {
 const sinks = {
   firehose: firehoseClient(),
   streamName: env.PREDICTION_STREAM,
-  documents,
+  documents: documentClient({ short: true }),
   servedTable: env.SERVED_TABLE,
 };
 
 export const handler = httpHandler(async (event, context): Promise<Prediction> => {
   const started = performance.now();
+  const time = new Date().toISOString();
   const input = parseOrThrow(inputSchema, parseJsonBody(event.body), 'prediction request');
   const record = await predict(ctx, input, context.awsRequestId);
   const answeredMs = performance.now() - started;
-  const line = predictionLogRecord(useCase, input, record, new Date().toISOString());
+  const line = predictionLogRecord(useCase, input, record, time);
   const kept = await keepPrediction(sinks, useCase, input, line);
   metrics.addMetric('FeaturesLatency', MetricUnit.Milliseconds, record.timings.featuresMs);
   metrics.addMetric('ModelLatency', MetricUnit.Milliseconds, record.timings.modelMs);

@@ -20,9 +20,20 @@ export function s3Client(): S3Client {
   return tracer.captureAWSv3Client(new S3Client({}));
 }
 
-/** A DynamoDB document client. */
-export function documentClient(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+/**
+ * Settings for writes that must not hold up a response (keeping a prediction): short timeouts and
+ * one retry. What fails is the caller's to count and keep.
+ */
+const SHORT_WRITES = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+} as const;
+
+/** A DynamoDB document client; `short` for writes that must not hold up a response. */
+export function documentClient(options: { readonly short?: boolean } = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    tracer.captureAWSv3Client(new DynamoDBClient(options.short ? SHORT_WRITES : {})),
+  );
 }
 
 /** A KMS client. */
@@ -60,12 +71,7 @@ export function cloudWatchClient(): CloudWatchClient {
   return tracer.captureAWSv3Client(new CloudWatchClient({}));
 }
 
-/**
- * A Firehose client for writes that must not hold up a response: short timeouts, one retry. What
- * it fails to send is the caller's to count and keep.
- */
+/** A Firehose client for writes that must not hold up a response (SHORT_WRITES). */
 export function firehoseClient(): FirehoseClient {
-  return tracer.captureAWSv3Client(
-    new FirehoseClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } }),
-  );
+  return tracer.captureAWSv3Client(new FirehoseClient(SHORT_WRITES));
 }

@@ -406,7 +406,37 @@ export class ModelServing extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    notKept.addAlarmAction(new actions.SnsAction(props.notifications));
+    // Firehose retries a failed S3 delivery for 24 hours, then drops the data (a stream without
+    // transformation writes no error output for S3 failures): alarm long before that.
+    const delivery = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Firehose',
+        metricName,
+        dimensionsMap: { DeliveryStreamName: streamName },
+        statistic,
+        period: Duration.minutes(5),
+      });
+    const deliveryFailing = new cloudwatch.Alarm(this, 'PredictionLogDeliveryFailing', {
+      alarmName: `${endpointName}-prediction-log-delivery`,
+      alarmDescription: `Firehose failed to deliver ${useCase.name}'s prediction log to S3 (it retries for 24 h, then drops the data); see the ${deliveryLogs.logGroupName} log group.`,
+      metric: delivery('DeliveryToS3.Success', 'Minimum'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const deliveryLate = new cloudwatch.Alarm(this, 'PredictionLogFreshness', {
+      alarmName: `${endpointName}-prediction-log-freshness`,
+      alarmDescription: `The oldest record of ${useCase.name}'s prediction log waiting in Firehose is more than 15 minutes old (the buffer is ${PREDICTION_LOG_BUFFER.intervalSeconds} s): deliveries are failing or stuck.`,
+      metric: delivery('DeliveryToS3.DataFreshness', 'Maximum'),
+      threshold: 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [notKept, deliveryFailing, deliveryLate]) {
+      alarm.addAlarmAction(new actions.SnsAction(props.notifications));
+    }
     for (const alarm of Object.values(alarms)) {
       Validations.of(alarm).acknowledge({
         id: 'NIST.800.53.R5-CloudWatchAlarmAction',

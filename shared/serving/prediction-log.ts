@@ -1,5 +1,5 @@
 /**
- * What is kept of every prediction, off the response's critical path and never failing it:
+ * What is kept of every prediction, after the model answers and never failing the answer:
  *
  * - **The prediction log**, one JSON line per prediction sent to the use case's Firehose stream,
  *   which delivers it to `predictions/<useCase>/date=<day>/hour=<hour>/` in the prediction-log
@@ -45,7 +45,10 @@ export function predictionLogErrorPrefix(useCase: string): string {
   return `${predictionLogErrorRoot(useCase)}!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/`;
 }
 
-/** One line of the prediction log. */
+/**
+ * One line of the prediction log. A line may appear twice (a PutRecord retried after a timeout
+ * that Firehose had in fact accepted): readers count each `eventMetadata.eventId` once.
+ */
 export interface PredictionLogRecord {
   readonly requestId: string;
   /** When the prediction was made, ISO-8601 UTC. */
@@ -197,8 +200,13 @@ export async function keepPrediction(
       }),
     ),
   ]);
+  // A requestId is unique per invocation, so a failed condition means the item is there already: a
+  // retried PutItem whose first attempt landed, or a retried invocation. Either way it is kept.
+  const indexed =
+    index.status === 'fulfilled' ||
+    (index.reason instanceof Error && index.reason.name === 'ConditionalCheckFailedException');
   const errors: KeptPrediction['errors'][number][] = [];
   if (log.status === 'rejected') errors.push({ sink: 'predictionLog', error: log.reason });
-  if (index.status === 'rejected') errors.push({ sink: 'servedRequest', error: index.reason });
-  return { logged: log.status === 'fulfilled', indexed: index.status === 'fulfilled', errors };
+  if (!indexed && index.status === 'rejected') errors.push({ sink: 'servedRequest', error: index.reason });
+  return { logged: log.status === 'fulfilled', indexed, errors };
 }

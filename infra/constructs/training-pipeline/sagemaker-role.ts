@@ -83,7 +83,8 @@ export function createSageMakerRole(
     [props.captureObjects],
     "Write-only, limited to this use case's data capture prefix, where SageMaker names each object by endpoint, variant and time.",
   );
-  props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+  // Encrypt: data capture writes its objects with the data key (DataCaptureConfig.KmsKeyId).
+  props.encryptionKey.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:Encrypt');
   // Transform jobs encrypt their volumes through a grant, as training jobs do.
   allow('GrantVolumeEncryption', ['kms:CreateGrant'], [props.encryptionKey.keyArn], undefined, {
     Bool: { 'kms:GrantIsForAWSResource': 'true' },

@@ -84,12 +84,14 @@ function sinks(overrides: Partial<PredictionSinks> = {}): PredictionSinks {
   };
 }
 
+/** The feedback context, on a clock in June 2026 like the served requests below. */
 function feedbackContext(labels: S3Client = emu.s3): FeedbackContext {
   return {
     documents: emu.doc,
     servedTable: TABLE,
     labels: { client: labels, bucket: BUCKET },
     windowDays: useCase.feedback.windowDays,
+    now: () => Date.parse('2026-06-10T00:00:00.000Z'),
   };
 }
 
@@ -168,10 +170,11 @@ describe('keeping a prediction', () => {
     expect(noIndex.errors.map((e) => e.sink)).toEqual(['servedRequest']);
   });
 
-  it('never overwrites a served request: a replayed requestId keeps the first one', async () => {
+  it('never overwrites a served request: a replayed requestId keeps the first one, and counts as kept', async () => {
     await keep('req-twice', '2026-06-01T10:00:00.000Z');
+    // A retried PutItem whose first attempt landed fails its condition: the request is stored.
     const again = await keep('req-twice', '2026-06-01T11:00:00.000Z');
-    expect(again.indexed).toBe(false);
+    expect(again).toEqual({ logged: true, indexed: true, errors: [] });
     const item = await emu.doc.send(
       new GetCommand({ TableName: TABLE, Key: servedRequestKey(useCase.name, 'req-twice') }),
     );
@@ -255,5 +258,84 @@ describe('recording feedback', () => {
     await expect(recordFeedback(feedbackContext(), contract, { ...body, label: 0 })).rejects.toBeInstanceOf(
       ConflictError,
     );
+  });
+
+  it('repairs a claim whose label write failed when the next call brings a different label', async () => {
+    await keep('req-repair', '2026-06-05T09:00:00.000Z');
+    const labels = localS3Client(emu.s3Engine.endpoint, 'us-east-1');
+    const mock = mockClient(labels);
+    mock.on(HeadObjectCommand).callsFake((i) => emu.s3.send(new HeadObjectCommand(i)));
+    mock.on(PutObjectCommand).rejectsOnce(new Error('connection reset'));
+    const body = { requestId: 'req-repair', label: 1 as const, observedAt: '2026-06-05T10:00:00.000Z' };
+    await expect(recordFeedback(feedbackContext(labels as S3Client), contract, body)).rejects.toThrow(
+      'connection reset',
+    );
+    expect((await storedLabels()).filter((l) => l.requestId === 'req-repair')).toHaveLength(0);
+    // The caller gives up on label 1 and sends 0: refused, and the claimed label 1 is stored now.
+    await expect(recordFeedback(feedbackContext(), contract, { ...body, label: 0 })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    const stored = (await storedLabels()).filter((l) => l.requestId === 'req-repair');
+    expect(stored.map((l) => [l.label, l.observedAt])).toEqual([[1, body.observedAt]]);
+  });
+
+  it('keeps exactly one of two contradicting labels sent at once, and refuses the other with a 409', async () => {
+    await keep('req-race', '2026-06-06T09:00:00.000Z');
+    const results = await Promise.allSettled(
+      ([0, 1] as const).map((label) =>
+        recordFeedback(feedbackContext(), contract, {
+          requestId: 'req-race',
+          label,
+          observedAt: '2026-06-06T10:00:00.000Z',
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ConflictError);
+    const stored = (await storedLabels()).filter((l) => l.requestId === 'req-race');
+    expect(stored).toHaveLength(1);
+  });
+
+  it('treats a served request past its window as gone, even before TTL deletes it', async () => {
+    await keep('req-old', '2026-06-07T09:00:00.000Z');
+    const later = Date.parse('2026-06-07T09:00:00.000Z') + (useCase.feedback.windowDays + 1) * 86_400_000;
+    await expect(
+      recordFeedback({ ...feedbackContext(), now: () => later }, contract, {
+        requestId: 'req-old',
+        label: 1,
+        observedAt: '2026-06-08T00:00:00.000Z',
+      }),
+    ).rejects.toBeInstanceOf(UnknownRequestError);
+    expect((await storedLabels()).filter((l) => l.requestId === 'req-old')).toHaveLength(0);
+  });
+
+  it('refuses the feedback of a request served under an earlier version of the use case, writing nothing', async () => {
+    await emu.doc.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          ...servedRequestKey(useCase.name, 'req-legacy'),
+          requestId: 'req-legacy',
+          useCase: useCase.name,
+          time: '2026-06-09T09:00:00.000Z',
+          modelVersion: '1',
+          // A request feature the use case no longer has.
+          entities: input.entities,
+          request: { ...input.request, gate: 'B12' },
+          score: 0.4,
+          expiresAt: Date.parse('2026-06-09T09:00:00.000Z') / 1000 + 86_400 * 30,
+        },
+      }),
+    );
+    const before = await listKeys(emu.s3, BUCKET, 'labels/');
+    await expect(
+      recordFeedback(feedbackContext(), contract, {
+        requestId: 'req-legacy',
+        label: 1,
+        observedAt: '2026-06-09T10:00:00.000Z',
+      }),
+    ).rejects.toThrow(/earlier version of use case .*request/);
+    expect(await listKeys(emu.s3, BUCKET, 'labels/')).toEqual(before);
   });
 });

@@ -14,7 +14,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../../infra/api/openapi.ts';
 import { synthApp } from '../../../infra/cli/local.ts';
@@ -67,6 +67,15 @@ async function predictOnce(airport: string) {
     request: { hour: 17, weekday: 5, distance: 800, origin: airport, destination: 'DFW' },
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** How many served requests are stored and prediction-log records were sent, so far. */
+async function keptSoFar(): Promise<{ served: number; logged: number }> {
+  const table = cloud.assembly.tables.find((t) => t.logicalId.startsWith('ServedRequests'))?.name;
+  const scan = await ledger.client.send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+  await cloud.firehose.flush();
+  const logged = cloud.firehose.delivered().reduce((n, d) => n + d.records, 0);
+  return { served: scan.Count ?? 0, logged };
 }
 
 /** A 4xx JSON error in the documented shape, naming `field` among its problems (when given). */
@@ -241,7 +250,8 @@ describe('the deploy state machine', () => {
     expect(problems[0]?.problem).toMatch(/'flights2h'.*not nullable/);
   });
 
-  it('refuses bad prediction requests with a 4xx JSON error naming the field', async () => {
+  it('refuses bad prediction requests with a 4xx JSON error naming the field, and keeps nothing of them', async () => {
+    const kept = await keptSoFar();
     const url = `${apiUrl}/predict/${useCase.name}`;
     const good = {
       entities: { 'airport-delays': 'ORD' },
@@ -275,6 +285,8 @@ describe('the deploy state machine', () => {
     const unknown = await signedFetch(`${apiUrl}/predict/no-such-use-case`, 'POST', good);
     expect(unknown.status).toBeGreaterThanOrEqual(400);
     expect(unknown.status).toBeLessThan(500);
+    // No served request stored, no log line sent.
+    expect(await keptSoFar()).toEqual(kept);
   });
 
   it('bakes a canary where both versions answer, then serves only the new one', async () => {

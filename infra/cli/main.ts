@@ -10,6 +10,7 @@ import { registerDeploymentCommands } from './deployments.ts';
 import { runCli } from './errors.ts';
 import { registerLabelCommands } from './labels.ts';
 import { registerLocalCommands } from './local.ts';
+import { registerMonitoringCommands } from './monitoring.ts';
 import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
 import { registerTrainingCommands } from './training.ts';
@@ -20,7 +21,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // exitOverride first: subcommands copy it, so their usage errors reach runCli too.
 const program = new Command()
   .name('mlops')
-  .description('Operate the serverless MLOps stack: local cloud, labels, training, approval, audit.')
+  .description(
+    'Operate the serverless MLOps stack: local cloud, labels, training, approval, monitoring, audit.',
+  )
   .exitOverride();
 
 program
@@ -57,6 +60,7 @@ registerTrainingCommands(program);
 registerAuditCommands(program);
 registerDeploymentCommands(program);
 registerCostCommand(program);
+registerMonitoringCommands(program);
 
 registerLocalCommands(program);
 

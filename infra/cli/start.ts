@@ -69,7 +69,14 @@ export function registerStartCommand(program: Command): void {
               served.failures === 0 &&
               served.feedback.failures === 0 &&
               served.logged === served.feedback.sent;
-            if (!report.audit.ok || served?.outcome !== 'deployed' || !kept) process.exitCode = 1;
+            // The loop closed: January calm, June drifted and retrained, late June held by the cooldown.
+            const [calm, drifted, held] = report.monitoring?.windows ?? [];
+            const looped =
+              calm?.decision === 'no-drift' &&
+              drifted?.decision === 'drift' &&
+              report.monitoring?.retraining?.status === 'SUCCEEDED' &&
+              held?.retraining === 'cooldown';
+            if (!report.audit.ok || served?.outcome !== 'deployed' || !kept || !looped) process.exitCode = 1;
             return;
           }
           step(6, 'serving until Ctrl+C; `npm run mlops -- local status` shows where everything runs');

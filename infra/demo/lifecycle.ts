@@ -2,9 +2,10 @@
  * The demo lifecycle `npm start` runs against the local cloud, on real flights: ingest a week of
  * features through the bulk drop zone, show TTL on read through the API, run the synthesized
  * training pipeline (dataset, validation, XGBoost training, evaluation against the champion,
- * gate, registry, deployment), measure the model out of time on the following week, serve
- * predictions of that week through the API with each flight's outcome as feedback, check the
- * prediction log, and verify the audit chain. Capabilities not built yet are named as such.
+ * gate, registry, deployment), measure the model out of time on the following week, replay
+ * January traffic through the API with each flight's outcome as feedback and monitor it (no
+ * drift), replay mid-June traffic (drift, a retraining gated against the champion and deployed
+ * by canary), then late June (a drift held back by the cooldown), and verify the audit chain.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
@@ -13,22 +14,14 @@ import { dateOf } from '../../shared/features/offline-store.ts';
 import { labelContract } from '../../shared/labels/schema.ts';
 import { validateLabels } from '../../shared/labels/store.ts';
 import { auc } from '../../shared/pipeline/metrics.ts';
-import { listKeys, readText } from '../../shared/s3.ts';
-import { predictionLogPrefix } from '../../shared/serving/prediction-log.ts';
 import demoUseCase from '../../use-cases/flight-delay.ts';
 import { localS3Client } from '../local/clients.ts';
 import type { LocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { signedFetch } from '../local/sigv4.ts';
 import { followExecution, runEvents, startRun, type Target } from '../ops/runs.ts';
-import {
-  type AirportDelayRecord,
-  airportDelayRecords,
-  type Flight,
-  flightLabel,
-  fromAirports,
-  readFlights,
-} from './flights.ts';
+import { flightLabel, fromAirports, readFlights } from './flights.ts';
+import { type MonitoringDemo, runMonitoringDemo } from './monitoring.ts';
 import { outOfTimeAuc } from './out-of-time.ts';
 import { type FlightSlice, resourceNames, seedFlights } from './seed.ts';
 
@@ -74,125 +67,20 @@ export interface DemoReport {
     readonly feedback: { readonly sent: number; readonly stored: number; readonly failures: number };
     /** AUC of the served scores against that feedback. */
     readonly realizedAuc: number;
-    /** Lines of the prediction log delivered to S3 for the answered predictions. */
+    /** Lines of the prediction log the monitor read for the January window. */
     readonly logged: number;
+  };
+  /** The monitored windows (January, June, late June) and the retraining the drift started. */
+  readonly monitoring?: {
+    readonly windows: MonitoringDemo['windows'];
+    readonly retraining?: MonitoringDemo['retraining'];
   };
   readonly audit: { readonly ok: boolean; readonly events: number };
 }
 
-/** How many of the later week's flights the demo scores through `POST /predict`. */
-const PREDICTIONS = 200;
-
 /** The q-quantile of sorted values (nearest rank). */
 const quantile = (sorted: readonly number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-
-/**
- * Scores flights of `slice` through the API. The airports' online features are the last 2-hour
- * windows of the slice, written again as of now (the 2001 values are past their TTL), so the
- * endpoint sees what a live caller's flights would.
- */
-async function servePredictions(
-  cloud: LocalCloud,
-  api: (path: string) => string,
-  slice: FlightSlice,
-  say: (line: string) => void,
-): Promise<Omit<NonNullable<DemoReport['serving']>, 'outcome' | 'modelVersion'>> {
-  const flights: Flight[] = [];
-  for await (const f of fromAirports(readFlights(slice.from, slice.to), new Set(slice.airports)))
-    flights.push(f);
-  async function* replay() {
-    yield* flights;
-  }
-  const latest = new Map<string, AirportDelayRecord>();
-  for await (const r of airportDelayRecords(replay())) latest.set(r.entityId, r);
-  const now = new Date().toISOString();
-  for (const r of latest.values()) {
-    const res = await signedFetch(api(`/features/airport-delays/${r.entityId}`), 'PUT', {
-      eventTime: now,
-      values: r.values,
-    });
-    if (res.status !== 200) throw new Error(`PUT /features/airport-delays/${r.entityId}: ${res.status}`);
-  }
-  const step = Math.max(1, Math.floor(flights.length / PREDICTIONS));
-  const sample = flights.filter((_, i) => i % step === 0).slice(0, PREDICTIONS);
-  const latencies: number[] = [];
-  const answeredBy: Record<string, number> = {};
-  let failures = 0;
-  let first: unknown;
-  const answered: { requestId: string; score: number; label: 0 | 1 }[] = [];
-  for (const f of sample) {
-    const { entities, request, label } = flightLabel(f);
-    const t0 = performance.now();
-    const res = await signedFetch(api('/predict/flight-delay'), 'POST', { entities, request });
-    latencies.push(performance.now() - t0);
-    const body = (await res.json()) as { modelVersion?: string; requestId?: string; score?: number };
-    if (res.status !== 200) {
-      failures++;
-      continue;
-    }
-    first ??= { request: { entities, request }, answer: body };
-    const v = body.modelVersion ?? '?';
-    answeredBy[v] = (answeredBy[v] ?? 0) + 1;
-    answered.push({ requestId: String(body.requestId), score: Number(body.score), label });
-  }
-  latencies.sort((a, b) => a - b);
-  const p50Ms = quantile(latencies, 0.5);
-  const p99Ms = quantile(latencies, 0.99);
-  say(`POST /predict/flight-delay, e.g. ${JSON.stringify(first)}`);
-  say(
-    `${sample.length} predictions of ${span(slice)} flights through the API: ${failures} failed; answered by ${JSON.stringify(answeredBy)}; latency p50 ${p50Ms.toFixed(1)} ms, p99 ${p99Ms.toFixed(1)} ms (client side, one at a time)`,
-  );
-
-  // Ground truth arrives: each flight's real outcome, quoted by requestId, through the label path.
-  const observedAt = new Date().toISOString();
-  let stored = 0;
-  let feedbackFailures = 0;
-  for (const a of answered) {
-    const res = await signedFetch(api('/feedback/flight-delay'), 'POST', {
-      requestId: a.requestId,
-      label: a.label,
-      observedAt,
-    });
-    const body = (await res.json()) as { outcome?: string };
-    if (res.status === 200 && body.outcome === 'written') stored++;
-    else feedbackFailures++;
-  }
-  const realizedAuc = auc(
-    answered.map((a) => a.label),
-    answered.map((a) => a.score),
-  );
-  say(
-    `${answered.length} feedback labels through POST /feedback/flight-delay: ${stored} stored as label events of the requests as served, ${feedbackFailures} failed; realized AUC of the served scores ${realizedAuc.toFixed(4)}`,
-  );
-
-  // The prediction log: Firehose delivers a buffer a minute; flush it now rather than wait.
-  await cloud.firehose.flush();
-  const logBucket = resourceNames(cloud).predictionLogs;
-  const s3 = localS3Client(cloud.endpoints.s3, cloud.assembly.placement.region);
-  const wanted = new Set(answered.map((a) => a.requestId));
-  let logged = 0;
-  const keys = await listKeys(s3, logBucket, predictionLogPrefix('flight-delay'));
-  for (const key of keys) {
-    for (const line of (await readText(s3, { bucket: logBucket, key })).split('\n')) {
-      if (line && wanted.has((JSON.parse(line) as { requestId?: string }).requestId ?? '')) logged++;
-    }
-  }
-  s3.destroy();
-  say(
-    `prediction log: ${logged} of ${answered.length} predictions delivered by Firehose to s3://${logBucket}/${predictionLogPrefix('flight-delay')} (${keys.length} object(s), by date and hour)`,
-  );
-  return {
-    predictions: sample.length,
-    failures,
-    p50Ms,
-    p99Ms,
-    answeredBy,
-    feedback: { sent: answered.length, stored, failures: feedbackFailures },
-    realizedAuc,
-    logged,
-  };
-}
 
 const span = (s: FlightSlice) =>
   `${dateOf(s.from.toISOString())}..${dateOf(new Date(s.to.getTime() - 1).toISOString())}`;
@@ -292,14 +180,44 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
     let serving: DemoReport['serving'];
     const deployment = (done.output ? (JSON.parse(done.output) as { deployment?: DeploymentResult }) : {})
       .deployment;
+    let monitoring: DemoReport['monitoring'];
     if (deployment) {
       say(
         `deployed by the run's Deploy step (mlops-dev-flight-delay-deploy): ${deployment.outcome} ${deployment.modelVersion} on ${deployment.endpointName} (${deployment.reason})`,
       );
-      const served = await servePredictions(cloud, api, LATER_SLICE, say);
-      serving = { outcome: deployment.outcome, modelVersion: deployment.modelVersion, ...served };
+      // 6. Serve, monitor, retrain: traffic like the training week, then June.
+      const loop = await runMonitoringDemo({
+        cloud,
+        target,
+        useCase,
+        stage: 'dev',
+        january: TRAIN_SLICE,
+        say,
+      });
+      const { january } = loop;
+      const latencies = [...january.latenciesMs].sort((a, b) => a - b);
+      const answeredBy: Record<string, number> = {};
+      for (const s of january.served) answeredBy[s.modelVersion] = (answeredBy[s.modelVersion] ?? 0) + 1;
+      serving = {
+        outcome: deployment.outcome,
+        modelVersion: deployment.modelVersion,
+        predictions: january.served.length + january.failures,
+        failures: january.failures,
+        p50Ms: quantile(latencies, 0.5),
+        p99Ms: quantile(latencies, 0.99),
+        answeredBy,
+        feedback: { sent: january.served.length, ...january.feedback },
+        realizedAuc: auc(
+          january.served.map((x) => x.label),
+          january.served.map((x) => x.score),
+        ),
+        logged: loop.januaryLogged,
+      };
+      say(
+        `serving: latency p50 ${serving.p50Ms.toFixed(1)} ms, p99 ${serving.p99Ms.toFixed(1)} ms (client side, one at a time, through the local API); ${serving.logged} of ${january.served.length} January predictions in the prediction log`,
+      );
+      monitoring = { windows: loop.windows, ...(loop.retraining ? { retraining: loop.retraining } : {}) };
     }
-    say('drift → retrain: not built yet (the monitoring capability comes next)');
 
     // 6. Audit: the chain verifies, including against the Object Lock archive.
     await cloud.settle();
@@ -323,6 +241,7 @@ export async function runDemo(cloud: LocalCloud, say: (line: string) => void): P
       },
       ...(outOfTime ? { outOfTime } : {}),
       ...(serving ? { serving } : {}),
+      ...(monitoring ? { monitoring } : {}),
       audit: { ok: verify.ok, events: verify.eventsChecked },
     };
   } finally {

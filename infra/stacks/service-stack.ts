@@ -11,6 +11,7 @@ import { Audit } from '../constructs/audit.ts';
 import { FeatureStore } from '../constructs/feature-store.ts';
 import { LabelStore } from '../constructs/label-store.ts';
 import type { LedgerTable } from '../constructs/mlops-table.ts';
+import { ModelMonitoring } from '../constructs/monitoring.ts';
 import { ModelServing } from '../constructs/serving.ts';
 import { TrainingApprovals, TrainingPipeline } from '../constructs/training-pipeline/index.ts';
 
@@ -64,6 +65,8 @@ export class ServiceStack extends Stack {
   readonly pipelines: Readonly<Record<string, TrainingPipeline>>;
   /** One predict route, function and set of deployment alarms per use case, by use-case name. */
   readonly serving: Readonly<Record<string, ModelServing>>;
+  /** Per use case: the monitor, its schedule, alarms and dashboard. */
+  readonly monitoring: Readonly<Record<string, ModelMonitoring>>;
   /** `POST /training/runs/{runId}/approval`, shared by every pipeline. */
   readonly trainingApprovals: TrainingApprovals;
 
@@ -163,6 +166,22 @@ export class ServiceStack extends Stack {
       });
     }
     this.serving = serving;
+    const monitoring: Record<string, ModelMonitoring> = {};
+    for (const useCase of props.useCases) {
+      const pipeline = pipelines[useCase.name] as TrainingPipeline;
+      monitoring[useCase.name] = new ModelMonitoring(this, `Monitoring-${useCase.name}`, {
+        useCase,
+        stage,
+        encryptionKey: props.encryptionKey,
+        ledger: props.ledger,
+        predictionLogs: props.predictionLogs,
+        datasetsBucket: props.datasets,
+        trainingPipeline: pipeline.stateMachine,
+        notifications: pipeline.topic,
+        endpointName: pipeline.endpointName,
+      });
+    }
+    this.monitoring = monitoring;
     this.trainingApprovals = new TrainingApprovals(this, 'TrainingApprovals', {
       runState: props.runState,
       encryptionKey: props.encryptionKey,

@@ -187,12 +187,41 @@ export const DeploymentSchema = z.discriminatedUnion('mode', [
   ServerlessDeploymentSchema,
 ]);
 
+/** The drift tests the monitor knows; each reproduces Evidently's test of the same name. */
+export const DriftTestSchema = z.enum(['ks', 'chi-square', 'wasserstein', 'psi', 'jensen-shannon']);
+export type DriftTest = z.infer<typeof DriftTestSchema>;
+
+/** Tests that decide on a p-value (drift when p < threshold); the others on a distance (drift when >= threshold). */
+export const P_VALUE_TESTS: ReadonlySet<DriftTest> = new Set(['ks', 'chi-square']);
+/** Tests that compare distributions of numbers, so a categorical feature cannot take them. */
+export const NUMERIC_ONLY_TESTS: ReadonlySet<DriftTest> = new Set(['ks', 'wasserstein', 'psi']);
+
+/** How one feature (or the model's score) is checked for drift, overriding the choice by sample size. */
+const DriftCheckSchema = z.strictObject({
+  /** @default - chosen as Evidently does, by the number of reference rows and the feature's type */
+  test: DriftTestSchema.optional(),
+  /** @default - `monitoring.thresholds` of the test */
+  threshold: z.number().positive().optional(),
+  /** false leaves the feature out of drift and of the drifted share (data quality still covers it). */
+  enabled: z.boolean().default(true),
+});
+
 export const MonitoringSchema = z.strictObject({
   /** An EventBridge schedule expression, `rate(...)` or `cron(...)`. */
   schedule: z.string().regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge expression like rate(1 hour)'),
+  /**
+   * Each check compares the predictions of the last this many hours (ending on the hour) with
+   * the serving model's training baseline.
+   */
+  windowHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 31)
+    .default(24),
   /** Below this many predictions in a window, no drift decision is taken. */
   minSample: z.number().int().min(50),
-  /** Share of drifted features above which the dataset is considered drifted. */
+  /** Share of drifted features at or above which the dataset is considered drifted. */
   driftShare: z.number().gt(0).max(1),
   /** Per-test thresholds; the test itself is chosen by sample size and feature type. */
   thresholds: z
@@ -201,6 +230,26 @@ export const MonitoringSchema = z.strictObject({
       psi: z.number().positive().default(0.2),
       wasserstein: z.number().positive().default(0.1),
       jensenShannon: z.number().positive().max(1).default(0.1),
+    })
+    .prefault({}),
+  /** Per-feature overrides of the test, its threshold, or whether the feature is checked at all. */
+  features: z.record(FieldNameSchema, DriftCheckSchema).default({}),
+  /** The same for the model's score (prediction drift). */
+  prediction: DriftCheckSchema.prefault({}),
+  /**
+   * Values kept per feature and model version in one window: above this, the window is compared
+   * on a uniform sample of this size, so a check's memory does not grow with traffic.
+   */
+  sampleLimit: z.number().int().min(1000).max(1_000_000).default(100_000),
+  /** Realized quality (AUC, log loss, calibration) is reported once this many predictions have feedback. */
+  minLabels: z.number().int().min(10).default(100),
+  /** Floors the quality alarms compare with. */
+  qualityFloor: z
+    .strictObject({
+      /** @default - gates.minAuc */
+      auc: z.number().min(0.5).max(1).optional(),
+      /** @default - gates.minAuc */
+      estimatedAuc: z.number().min(0.5).max(1).optional(),
     })
     .prefault({}),
   retrain: z.strictObject({
@@ -222,93 +271,163 @@ export const FeedbackSchema = z.strictObject({
   windowDays: z.number().int().min(1).max(365).default(30),
 });
 
+/** The use case's fields, before the checks across them. */
+const UseCaseObjectSchema = z.strictObject({
+  name: ResourceNameSchema,
+  description: z.string().min(1),
+  /**
+   * Feature groups whose values are read from the online store at prediction time. A group's
+   * name must be unique across ALL use cases of the app, not only this one: it names the
+   * group's online-store keys, its S3 prefixes and its API path.
+   */
+  featureGroups: z.array(FeatureGroupSchema).min(1),
+  /** Features the caller sends with each prediction request. */
+  requestFeatures: z.array(FeatureSchema).default([]),
+  label: LabelSchema,
+  model: ModelSchema,
+  dataQuality: DataQualitySchema,
+  gates: GatesSchema,
+  deployment: DeploymentSchema,
+  monitoring: MonitoringSchema,
+  feedback: FeedbackSchema.prefault({}),
+  /** An optional EventBridge schedule for periodic retraining. */
+  trainingSchedule: z
+    .string()
+    .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge expression like rate(7 days)')
+    .optional(),
+});
+
 /** The whole use case. */
-export const UseCaseSchema = z
-  .strictObject({
-    name: ResourceNameSchema,
-    description: z.string().min(1),
-    /**
-     * Feature groups whose values are read from the online store at prediction time. A group's
-     * name must be unique across ALL use cases of the app, not only this one: it names the
-     * group's online-store keys, its S3 prefixes and its API path.
-     */
-    featureGroups: z.array(FeatureGroupSchema).min(1),
-    /** Features the caller sends with each prediction request. */
-    requestFeatures: z.array(FeatureSchema).default([]),
-    label: LabelSchema,
-    model: ModelSchema,
-    dataQuality: DataQualitySchema,
-    gates: GatesSchema,
-    deployment: DeploymentSchema,
-    monitoring: MonitoringSchema,
-    feedback: FeedbackSchema.prefault({}),
-    /** An optional EventBridge schedule for periodic retraining. */
-    trainingSchedule: z
-      .string()
-      .regex(/^(rate|cron)\(.+\)$/, 'must be an EventBridge expression like rate(7 days)')
-      .optional(),
-  })
-  .superRefine((uc, ctx) => {
-    const seen = new Map<string, string>();
-    const note = (name: string, where: string, path: (string | number)[]) => {
-      const first = seen.get(name);
-      if (first) {
-        ctx.addIssue({
-          code: 'custom',
-          path,
-          input: name,
-          message: `duplicates feature name '${name}' already used in ${first}; feature names must be unique across the use case`,
-        });
-      } else {
-        seen.set(name, where);
-      }
-    };
-    uc.featureGroups.forEach((g, gi) => {
-      g.features.forEach((f, fi) => {
-        note(f.name, `featureGroups[${gi}]`, ['featureGroups', gi, 'features', fi, 'name']);
-      });
-    });
-    uc.requestFeatures.forEach((f, fi) => {
-      note(f.name, 'requestFeatures', ['requestFeatures', fi, 'name']);
-    });
-    if (seen.has(uc.label.name)) {
+export const UseCaseSchema = UseCaseObjectSchema.superRefine((uc, ctx) => {
+  const seen = new Map<string, string>();
+  const note = (name: string, where: string, path: (string | number)[]) => {
+    const first = seen.get(name);
+    if (first) {
       ctx.addIssue({
         code: 'custom',
-        path: ['label', 'name'],
-        input: uc.label.name,
-        message: 'must differ from every feature name (the label would leak into the inputs)',
+        path,
+        input: name,
+        message: `duplicates feature name '${name}' already used in ${first}; feature names must be unique across the use case`,
       });
+    } else {
+      seen.set(name, where);
     }
-    const groupNames = new Set<string>();
-    uc.featureGroups.forEach((g, gi) => {
-      if (groupNames.has(g.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['featureGroups', gi, 'name'],
-          input: g.name,
-          message: 'must be unique among the feature groups',
-        });
-      }
-      groupNames.add(g.name);
+  };
+  uc.featureGroups.forEach((g, gi) => {
+    g.features.forEach((f, fi) => {
+      note(f.name, `featureGroups[${gi}]`, ['featureGroups', gi, 'features', fi, 'name']);
     });
-    if (uc.dataQuality.minPositiveRate >= uc.dataQuality.maxPositiveRate) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dataQuality', 'minPositiveRate'],
-        input: uc.dataQuality.minPositiveRate,
-        message: `must be lower than dataQuality.maxPositiveRate (${uc.dataQuality.maxPositiveRate})`,
-      });
-    }
-    const scaling = uc.deployment.mode === 'instance' ? uc.deployment.autoscaling : undefined;
-    if (scaling && scaling.minCapacity > scaling.maxCapacity) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['deployment', 'autoscaling', 'minCapacity'],
-        input: scaling.minCapacity,
-        message: `must be <= deployment.autoscaling.maxCapacity (${scaling.maxCapacity})`,
-      });
-    }
   });
+  uc.requestFeatures.forEach((f, fi) => {
+    note(f.name, 'requestFeatures', ['requestFeatures', fi, 'name']);
+  });
+  if (seen.has(uc.label.name)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['label', 'name'],
+      input: uc.label.name,
+      message: 'must differ from every feature name (the label would leak into the inputs)',
+    });
+  }
+  const groupNames = new Set<string>();
+  uc.featureGroups.forEach((g, gi) => {
+    if (groupNames.has(g.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['featureGroups', gi, 'name'],
+        input: g.name,
+        message: 'must be unique among the feature groups',
+      });
+    }
+    groupNames.add(g.name);
+  });
+  if (uc.dataQuality.minPositiveRate >= uc.dataQuality.maxPositiveRate) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['dataQuality', 'minPositiveRate'],
+      input: uc.dataQuality.minPositiveRate,
+      message: `must be lower than dataQuality.maxPositiveRate (${uc.dataQuality.maxPositiveRate})`,
+    });
+  }
+  const scaling = uc.deployment.mode === 'instance' ? uc.deployment.autoscaling : undefined;
+  if (scaling && scaling.minCapacity > scaling.maxCapacity) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deployment', 'autoscaling', 'minCapacity'],
+      input: scaling.minCapacity,
+      message: `must be <= deployment.autoscaling.maxCapacity (${scaling.maxCapacity})`,
+    });
+  }
+  checkDriftOverrides(uc, ctx);
+});
+
+/** Largest Jensen-Shannon distance with the natural logarithm: sqrt(ln 2). */
+const MAX_JENSEN_SHANNON = Math.sqrt(Math.LN2);
+
+function checkDriftCheck(
+  check: z.output<typeof DriftCheckSchema>,
+  feature: Feature | undefined,
+  path: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  if (check.test && feature?.type !== undefined && feature.type !== 'number' && feature.type !== 'integer') {
+    if (NUMERIC_ONLY_TESTS.has(check.test)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'test'],
+        input: check.test,
+        message: `compares numbers; ${feature.name} is ${feature.type}: use chi-square or jensen-shannon`,
+      });
+    }
+  }
+  if (check.threshold === undefined || !check.test) return;
+  if (P_VALUE_TESTS.has(check.test) && check.threshold >= 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'threshold'],
+      input: check.threshold,
+      message: `is a p-value for ${check.test}: it must be < 1`,
+    });
+  }
+  if (check.test === 'jensen-shannon' && check.threshold > MAX_JENSEN_SHANNON) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'threshold'],
+      input: check.threshold,
+      message: `must be <= ${MAX_JENSEN_SHANNON.toFixed(4)} (the largest Jensen-Shannon distance, sqrt(ln 2)); it would never fire`,
+    });
+  }
+}
+
+function checkDriftOverrides(uc: z.output<typeof UseCaseObjectSchema>, ctx: z.RefinementCtx): void {
+  const features = new Map(
+    [...uc.featureGroups.flatMap((g) => g.features), ...uc.requestFeatures].map((f) => [f.name, f]),
+  );
+  for (const [name, check] of Object.entries(uc.monitoring.features)) {
+    const feature = features.get(name);
+    const path = ['monitoring', 'features', name];
+    if (!feature) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        input: name,
+        message: `is not a feature of the use case; features: ${[...features.keys()].join(', ')}`,
+      });
+      continue;
+    }
+    checkDriftCheck(check, feature, path, ctx);
+  }
+  const prediction = uc.monitoring.prediction;
+  checkDriftCheck(prediction, undefined, ['monitoring', 'prediction'], ctx);
+  if (prediction.test && !NUMERIC_ONLY_TESTS.has(prediction.test)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['monitoring', 'prediction', 'test'],
+      input: prediction.test,
+      message: 'the score is a number: use ks, wasserstein or psi',
+    });
+  }
+}
 
 /** A use case as written by a team (defaults not yet applied). */
 export type UseCaseInput = z.input<typeof UseCaseSchema>;

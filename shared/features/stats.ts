@@ -38,7 +38,7 @@ export interface CategoricalBaseline {
 export type FeatureBaseline = NumericBaseline | CategoricalBaseline;
 
 /** Deterministic PRNG (mulberry32): the same data always gives the same sample and manifest hash. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

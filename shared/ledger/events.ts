@@ -217,6 +217,27 @@ export const DeploymentRolledBackSchema = z.strictObject({
 });
 export type DeploymentRolledBack = z.infer<typeof DeploymentRolledBackSchema>;
 
+const DriftTestNameSchema = z.enum(['ks', 'chi-square', 'wasserstein', 'psi', 'jensen-shannon']);
+
+/** One feature's (or the score's) drift check, as the monitor decided it. */
+export const DriftCheckRecordSchema = z.strictObject({
+  name: z.string().min(1),
+  test: DriftTestNameSchema,
+  /** Null when no decision was taken, or chi-square met a category the reference never had (infinite). */
+  statistic: FiniteSchema.nullable(),
+  pValue: FiniteSchema.nullable().optional(),
+  /** p-value tests drift below it, distance tests at or above it. */
+  threshold: FiniteSchema.optional(),
+  /** `reference-size` (Evidently's default choice) or `config` (the use case named the test). */
+  chosenBy: z.enum(['reference-size', 'config']).optional(),
+  referenceSize: z.number().int().min(0).optional(),
+  currentSize: z.number().int().min(0).optional(),
+  verdict: z.enum(['drift', 'no-drift', 'insufficient-data']).optional(),
+  drifted: z.boolean(),
+  detail: z.string().max(500).optional(),
+});
+export type DriftCheckRecord = z.infer<typeof DriftCheckRecordSchema>;
+
 export const MonitoringReportSchema = z.strictObject({
   ...base,
   type: z.literal('MonitoringReport'),
@@ -225,17 +246,34 @@ export const MonitoringReportSchema = z.strictObject({
   window: TimeWindowSchema,
   sampleSize: z.number().int().min(0),
   driftedShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  /** `monitoring.driftShare`: the dataset drifts when driftedShare reaches it. */
+  threshold: FiniteSchema.pipe(z.number().min(0).max(1)).optional(),
   decision: z.enum(['drift', 'no-drift', 'insufficient-data']),
-  features: z.array(
-    z.strictObject({
-      name: z.string().min(1),
-      test: z.enum(['ks', 'chi-square', 'wasserstein', 'psi', 'jensen-shannon']),
-      statistic: FiniteSchema,
-      pValue: FiniteSchema.optional(),
-      drifted: z.boolean(),
-    }),
-  ),
+  features: z.array(DriftCheckRecordSchema),
+  /** Drift of the model's score against its test-split scores. */
+  prediction: DriftCheckRecordSchema.optional(),
+  /** Data quality per feature: missing, invalid, out of range, unseen categories (counts). */
+  dataQuality: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        missingRate: FiniteSchema,
+        referenceMissingRate: FiniteSchema,
+        invalid: z.number().int().min(0),
+        outOfRange: z.number().int().min(0).optional(),
+        outsideTrainingRange: z.number().int().min(0).optional(),
+        unseen: z.number().int().min(0).optional(),
+      }),
+    )
+    .optional(),
+  /** Realized quality from feedback (AUC, log loss, calibration error), once enough labels exist. */
   quality: MetricsSchema.optional(),
+  /** Quality estimated from the scores alone (CBPE), before the labels arrive. */
+  estimated: MetricsSchema.optional(),
+  /** Predictions of the window that have feedback. */
+  labeled: z.number().int().min(0).optional(),
+  /** The full report (distributions, examples) in S3. */
+  reportUri: z.string().min(1).max(1024).optional(),
 });
 export type MonitoringReport = z.infer<typeof MonitoringReportSchema>;
 
@@ -255,6 +293,9 @@ export const RetrainingTriggeredSchema = z.strictObject({
   ...base,
   type: z.literal('RetrainingTriggered'),
   modelVersion: IdSchema,
+  /** The endpoint whose traffic drifted (the cooldown is kept per endpoint). */
+  endpointName: IdSchema.optional(),
+  window: TimeWindowSchema.optional(),
   trigger: z.enum(['drift', 'schedule', 'manual']),
   reason: z.string().min(1).max(2000),
   /** The new training run, when the pipeline has already given it an ID. */

@@ -221,7 +221,7 @@ export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {
     case 'MonitoringReport':
       facets.mlops_driftDecision = facet(
         'DriftDecisionRunFacet',
-        pick(event, 'decision', 'driftedShare', 'sampleSize', 'window', 'features'),
+        pick(event, 'decision', 'driftedShare', 'threshold', 'sampleSize', 'window', 'features'),
       );
       if (event.quality) facets.mlops_metrics = facet('MetricsRunFacet', { metrics: event.quality });
       break;

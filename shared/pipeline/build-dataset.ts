@@ -15,7 +15,12 @@ import { currentVersion, downloadToFile, NULL_VERSION, putObject, s3Uri, uploadF
 import type { BuildDatasetOutput, PipelineInput } from './contracts.ts';
 import { encodeSnapshotFile } from './encoding.ts';
 import { appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
-import { type DatasetManifestFacts, DatasetManifestFactsSchema, readManifest } from './manifest.ts';
+import {
+  type DatasetManifestFacts,
+  DatasetManifestFactsSchema,
+  readManifest,
+  snapshotObjects,
+} from './manifest.ts';
 import { runResourceNames } from './names.ts';
 import { STEP_NAMES } from './steps.ts';
 
@@ -60,22 +65,6 @@ export function trainingHyperparameters(
 ): Record<string, string> {
   const out = Object.fromEntries(Object.entries(hyperparameters).map(([k, v]) => [k, String(v)]));
   return { ...out, seed: out.seed ?? String(seed) };
-}
-
-/** The snapshot and manifest objects of a dataset recorded as `objects` (the manifest sits next to the snapshot). */
-function snapshotObjects(
-  objects: readonly S3ObjectVersion[],
-  datasetHash: string,
-): { snapshot: S3ObjectVersion; manifest: S3ObjectVersion } {
-  const snapshot = objects.find((o) => o.key.endsWith(`${datasetHash}/data.jsonl`)) ?? objects[0];
-  if (!snapshot) throw new DatasetIntegrityError(`dataset ${datasetHash} has no recorded S3 objects`);
-  const manifestKey = snapshot.key.replace(/[^/]+$/, 'manifest.json');
-  const manifest = objects.find((o) => o.key === manifestKey) ?? {
-    bucket: snapshot.bucket,
-    key: manifestKey,
-    versionId: NULL_VERSION,
-  };
-  return { snapshot, manifest };
 }
 
 async function pinnedFrom(

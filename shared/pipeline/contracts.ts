@@ -131,6 +131,11 @@ export const EvaluateOutputSchema = z.strictObject({
     z.strictObject({ metric: z.string(), threshold: z.number(), value: z.number(), passed: z.boolean() }),
   ),
   passed: z.boolean(),
+  /**
+   * The candidate's test-split scores and their calibration, for the monitor's prediction drift
+   * and estimated quality (`runs/<runId>/monitoring-reference.json` in the datasets bucket).
+   */
+  monitoringReference: S3UriSchema,
 });
 export type EvaluateOutput = z.infer<typeof EvaluateOutputSchema>;
 

@@ -7,7 +7,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { UseCase } from '../config/use-case.ts';
 import type { LedgerWriter } from '../ledger/append.ts';
 import type { GateResult, ModelEvaluated } from '../ledger/events.ts';
-import { parseS3Uri, readText } from '../s3.ts';
+import { buildMonitoringReference, monitoringReferenceKey } from '../monitoring/reference.ts';
+import { parseS3Uri, putObject, readText, s3Uri } from '../s3.ts';
 import type { BuildDatasetOutput, EvaluateOutput, FindChampionOutput, ModelMetrics } from './contracts.ts';
 import { appendOnce, runEventId } from './ledger.ts';
 import { modelMetrics } from './metrics.ts';
@@ -114,10 +115,20 @@ export async function evaluateStep(o: EvaluateStepOptions): Promise<EvaluateOutp
     o.dataset.channels.testLabels,
   );
   const threshold = o.useCase.gates.threshold;
-  const candidate = modelMetrics(
-    labels,
-    await scoresOf(o.s3, transformOutputUri(o.dataset, 'candidate'), labels.length),
-    threshold,
+  const candidateScores = await scoresOf(o.s3, transformOutputUri(o.dataset, 'candidate'), labels.length);
+  const candidate = modelMetrics(labels, candidateScores, threshold);
+  // What the monitor compares this model's serving scores with, and calibrates its estimates on.
+  const reference = {
+    bucket: parseS3Uri(o.dataset.channels.testLabels).bucket,
+    key: monitoringReferenceKey(o.runId),
+  };
+  await putObject(
+    o.s3,
+    reference,
+    JSON.stringify(
+      buildMonitoringReference(o.useCase.name, o.runId, candidateScores, labels, o.useCase.model.seed),
+    ),
+    'application/json',
   );
   let champion: ModelMetrics | null = null;
   if (o.champion.exists) {
@@ -146,5 +157,12 @@ export async function evaluateStep(o: EvaluateStepOptions): Promise<EvaluateOutp
     passed,
   };
   await appendOnce(o.ledger, event);
-  return { candidate, champion, aucDrop, gates, passed };
+  return {
+    candidate,
+    champion,
+    aucDrop,
+    gates,
+    passed,
+    monitoringReference: s3Uri(reference.bucket, reference.key),
+  };
 }

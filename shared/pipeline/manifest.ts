@@ -1,7 +1,8 @@
 /** Reading a dataset manifest (written by shared/features/dataset.ts) back from S3, validated. */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { parseS3Uri, readText } from '../s3.ts';
+import type { S3ObjectVersion } from '../ledger/events.ts';
+import { NULL_VERSION, parseS3Uri, readText } from '../s3.ts';
 import { formatProblems, toFieldProblems } from '../validation.ts';
 
 const count = z.number().int().min(0);
@@ -80,4 +81,20 @@ export async function readManifest(
     );
   }
   return parsed.data;
+}
+
+/** The snapshot and manifest objects of a dataset recorded as `objects` (the manifest sits next to the snapshot). */
+export function snapshotObjects(
+  objects: readonly S3ObjectVersion[],
+  datasetHash: string,
+): { snapshot: S3ObjectVersion; manifest: S3ObjectVersion } {
+  const snapshot = objects.find((o) => o.key.endsWith(`${datasetHash}/data.jsonl`)) ?? objects[0];
+  if (!snapshot) throw new ManifestError(`dataset ${datasetHash} has no recorded S3 objects`);
+  const manifestKey = snapshot.key.replace(/[^/]+$/, 'manifest.json');
+  const manifest = objects.find((o) => o.key === manifestKey) ?? {
+    bucket: snapshot.bucket,
+    key: manifestKey,
+    versionId: NULL_VERSION,
+  };
+  return { snapshot, manifest };
 }

@@ -48,3 +48,8 @@ export function runResourceNames(useCase: string, runId: string): BuildDatasetOu
 export function packageModelName(group: string, version: number): string {
   return sageMakerName(group, `v${version}`);
 }
+
+/** The training state machine of a use case (the monitor derives its executions' ARNs from it). */
+export function trainingStateMachineName(stage: string, useCase: string): string {
+  return `mlops-${stage}-${useCase}-training`;
+}

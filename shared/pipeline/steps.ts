@@ -322,6 +322,12 @@ export const PIPELINE_STEPS = {
         on: ['runData'],
         why: `Read-only (test labels and batch transform output). ${RUN_DATA}`,
       },
+      {
+        sid: 'WriteMonitoringReference',
+        actions: ['s3:PutObject'],
+        on: ['runData'],
+        why: `The run's monitoring reference (test-split scores and calibration). ${RUN_DATA}`,
+      },
       { sid: 'ListPredictions', list: ['runData'] },
     ],
   },

@@ -10,6 +10,8 @@
  *                                 InvokeEndpoint on the same emulators
  *   npm run bench -- partitions   a year of daily label partitions from s3rver, bounded concurrency
  *                                 vs sequential (`--days <n>`, default 365)
+ *   npm run bench -- drift        KS + PSI + Wasserstein on 10^6 vs 10^6 values, ours vs scipy
+ *   npm run bench -- monitor      one monitoring check over 10^6 logged predictions: rows/s, peak RSS
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -505,3 +507,12 @@ if (which === 'all' || which === 'startup') benchStartup();
 if (which === 'all' || which === 'features') await benchFeatures();
 if (which === 'all' || which === 'predict') await benchPredict();
 if (which === 'all' || which === 'partitions') await benchPartitions(days);
+// Each in its own process: its timings and its peak RSS are its own.
+for (const name of ['drift', 'monitor'] as const) {
+  if (which !== 'all' && which !== name) continue;
+  const passed = args.filter((a) => a !== name);
+  const run = spawnSync('npx', ['tsx', join(PROJECT_ROOT, 'test', 'bench', `${name}.ts`), ...passed], {
+    stdio: 'inherit',
+  });
+  if (run.status !== 0) process.exitCode = 1;
+}

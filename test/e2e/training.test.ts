@@ -16,11 +16,12 @@ import {
   DescribeTrainingJobCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../infra/cli/local.ts';
 import { resourceNames, seedFlights } from '../../infra/demo/seed.ts';
+import { replayFlights } from '../../infra/demo/traffic.ts';
 import { localS3Client } from '../../infra/local/clients.ts';
 import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/engines/credentials.ts';
@@ -32,11 +33,13 @@ import {
   XGBOOST_MODEL_FILE,
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
+import { runCheck } from '../../infra/ops/monitoring.ts';
 import {
   compareRuns,
   executionHistory,
   runEvents,
   startRun,
+  stateMachineArnFor,
   stepsOf,
   type Target,
 } from '../../infra/ops/runs.ts';
@@ -46,6 +49,7 @@ import { describeServing, primaryVariant } from '../../shared/deployment/serving
 import type { SnapshotRow } from '../../shared/features/dataset.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
+import { recordsOn } from '../../shared/ledger/queries.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
@@ -329,6 +333,113 @@ describe('training pipeline (dev: no approval)', () => {
       'Train',
     );
   });
+
+  it('monitors served traffic: no drift in-sample, drift in June that retrains against the champion by canary, then a cooldown', async () => {
+    const api = (path: string) => `${env.target.apiUrl}${path}`;
+    const target: Target = { ...env.target, cloud: { endpoints: env.cloud.endpoints, region: 'us-east-1' } };
+    const check = async (window: { start: string; end: string }) => {
+      await env.cloud.firehose.flush();
+      return runCheck(target, 'dev', useCase.name, { from: window.start, to: window.end, actor: 'e2e' });
+    };
+    const executions = async () =>
+      (
+        await env.sfn.send(
+          new ListExecutionsCommand({ stateMachineArn: await stateMachineArnFor(env.sfn, useCase.name) }),
+        )
+      ).executions ?? [];
+
+    // The training period itself, served again: the same distributions.
+    const january = await replayFlights(api, useCase.name, { ...SLICE }, 300);
+    expect(january.failures).toBe(0);
+    const calm = await check(january.window);
+    const calmReport = calm.reports.find((r) => r.modelVersion === calm.primaryVersion);
+    expect(calmReport?.event.decision).toBe('no-drift');
+    expect(
+      calmReport?.event.sampleSize,
+      JSON.stringify({ log: calm.log, skipped: calm.skipped, window: january.window }),
+    ).toBe(january.served.length);
+    expect(calm.retraining).toBeUndefined();
+    expect(calmReport?.event.quality?.auc).toEqual(expect.any(Number));
+    expect(calmReport?.event.estimated?.auc).toEqual(expect.any(Number));
+
+    // Mid-June: a summer schedule with fewer delays than the New Year week the model learned from.
+    const before = (await executions()).length;
+    const june = await replayFlights(
+      api,
+      useCase.name,
+      {
+        airports: SLICE.airports,
+        from: new Date('2001-06-18T00:00:00Z'),
+        to: new Date('2001-06-21T00:00:00Z'),
+      },
+      300,
+    );
+    const drifted = await check(june.window);
+    const report = drifted.reports.find((r) => r.modelVersion === drifted.primaryVersion);
+    expect(report?.event.decision).toBe('drift');
+    const moved = report?.event.features.filter((f) => f.drifted).map((f) => f.name) ?? [];
+    expect(moved).toEqual(expect.arrayContaining(['delayRate2h', 'flights2h']));
+    expect(moved).not.toContain('distance');
+    expect(drifted.retraining).toMatchObject({ outcome: 'started', driftedFeatures: moved });
+    const runId = drifted.retraining?.runId ?? '';
+    const retrain = await waitForEnd(
+      env,
+      (await executions()).find((e) => e.name === runId)?.executionArn ?? '',
+    );
+    expect((await executions()).length).toBe(before + 1);
+    const events = (await runEvents(env.target, runId)).map((r) => r.event);
+    expect(ofType(events, 'TrainingStarted')).toMatchObject({
+      trigger: 'drift',
+      reason: expect.stringContaining('delayRate2h'),
+    });
+    // The candidate meets the champion that drifted on the same test split, and goes out by canary.
+    expect(ofType(events, 'ModelEvaluated')?.champion?.modelVersion).toBe(report?.modelVersion);
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: env.cloud.endpoints.dynamodb,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    const onEndpoint = await recordsOn(
+      { client: doc, tableName: resourceNames(env.cloud).ledger },
+      'byEndpoint',
+      endpointNameOf('dev', useCase.name),
+    );
+    doc.destroy();
+    // The nested deploy machine records the deployment on the endpoint, under the new version.
+    const candidate = ofType(events, 'ModelRegistered')?.modelVersion;
+    const deployment = onEndpoint
+      .map((r) => r.event)
+      .find((e) => e.type === 'DeploymentStarted' && e.modelVersion === candidate);
+    if (ofType(events, 'ModelEvaluated')?.passed) {
+      expect(retrain.status).toBe('SUCCEEDED');
+      expect(deployment?.type === 'DeploymentStarted' && deployment.strategy.kind).toBe('canary');
+    } else {
+      expect(candidate).toBeUndefined();
+    }
+    const linked = onEndpoint.filter(
+      (r) => 'modelVersion' in r.event && r.event.modelVersion === report?.modelVersion,
+    );
+    expect(linked.map((r) => r.event.type)).toEqual(
+      expect.arrayContaining(['MonitoringReport', 'DriftDetected', 'IncidentOpened', 'RetrainingTriggered']),
+    );
+
+    // More June traffic inside the cooldown: drift again, recorded, but no second run.
+    const later = await replayFlights(
+      api,
+      useCase.name,
+      {
+        airports: SLICE.airports,
+        from: new Date('2001-06-21T00:00:00Z'),
+        to: new Date('2001-06-24T00:00:00Z'),
+      },
+      300,
+    );
+    const again = await check(later.window);
+    expect(again.retraining?.outcome).toBe('cooldown');
+    expect((await executions()).length).toBe(before + 1);
+  }, 300_000);
 
   it('ends the run in DeploymentRolledBack when its canary fails, with the old version still serving', async () => {
     const sm = new SageMakerClient({

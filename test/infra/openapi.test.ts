@@ -10,6 +10,7 @@ import { buildApp } from '../../infra/build-app.ts';
 import { loadStage } from '../../infra/config/stage.ts';
 import { loadUseCases } from '../../infra/config/use-cases.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
+import { SKIP_BUNDLING } from './helpers.ts';
 
 let useCases: UseCase[];
 let doc: {
@@ -22,7 +23,7 @@ beforeAll(async () => {
   doc = buildOpenApiDocument(useCases) as typeof doc;
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'openapi-')),
-    context: { '@aws-cdk/core:failSynthOnValidationErrors': false },
+    context: { '@aws-cdk/core:failSynthOnValidationErrors': false, ...SKIP_BUNDLING },
   });
   const { service } = buildApp(app, { stage: loadStage('prod'), region: 'us-east-1', useCases });
   // Every method of the one REST API, whatever its integration (Lambda proxy or AWS service).

@@ -10,6 +10,7 @@ import { loadStage } from '../../infra/config/stage.ts';
 import { loadUseCases } from '../../infra/config/use-cases.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { predictionLogDeliveryPrefix } from '../../shared/serving/prediction-log.ts';
+import { SKIP_BUNDLING } from './helpers.ts';
 
 type Json = Record<string, unknown>;
 let service: Template;
@@ -51,7 +52,7 @@ function actionsOn(statements: readonly Json[]): { actions: string[]; resources:
 }
 
 beforeAll(async () => {
-  const app = new App({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+  const app = new App({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false, ...SKIP_BUNDLING } });
   const [first] = await loadUseCases();
   if (!first) throw new Error('no use case');
   useCase = first;
@@ -156,5 +157,93 @@ describe('the alarms on predictions not kept', () => {
     expect([cloudwatch?.Action].flat()).toEqual(
       expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']),
     );
+  });
+});
+
+describe('the monitor', () => {
+  const isMonitor = (env: Json) => 'TRAINING_STATE_MACHINE_ARN' in env;
+
+  it('runs on the use case schedule, asynchronously with a dead-letter queue', () => {
+    const rules = Object.values(service.findResources('AWS::Events::Rule'))
+      .map((r) => r.Properties as Json)
+      .filter((p) => String(p.Description).startsWith('Monitoring check'));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.ScheduleExpression).toBe(useCase.monitoring.schedule);
+    const target = ((rules[0]?.Targets ?? []) as Json[])[0] ?? {};
+    expect(flat(target.Arn)).toMatch(/Monitor.*\.Arn>$/);
+    expect(flat((target.DeadLetterConfig as Json | undefined)?.Arn)).toMatch(/DeadLetter/);
+  });
+
+  it('reads only its own log, labels, manifests and references, writes only its reports, starts only its pipeline', () => {
+    const grants = actionsOn(statementsOfFunction(isMonitor));
+    const reads = grants.filter((g) => g.actions.includes('s3:GetObject')).flatMap((g) => g.resources);
+    expect(reads).toHaveLength(4);
+    expect(reads).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`PredictionLogsArn>/predictions/${useCase.name}/\\*$`)),
+        expect.stringMatching(new RegExp(`DatasetsArn>/labels/${useCase.name}/\\*$`)),
+        expect.stringMatching(new RegExp(`DatasetsArn>/snapshots/${useCase.name}/\\*$`)),
+        expect.stringMatching(/DatasetsArn>\/runs\/\*\/monitoring-reference\.json$/),
+      ]),
+    );
+    const writes = grants.filter((g) => g.actions.includes('s3:PutObject')).flatMap((g) => g.resources);
+    expect(writes).toEqual([
+      expect.stringMatching(new RegExp(`PredictionLogsArn>/monitoring/${useCase.name}/\\*$`)),
+    ]);
+    const states = grants.filter((g) => g.actions.some((a) => a.startsWith('states:')));
+    expect(states).toEqual([
+      { actions: ['states:StartExecution'], resources: [expect.stringMatching(/Training.*StateMachine/)] },
+      {
+        actions: ['states:DescribeExecution'],
+        resources: [expect.stringMatching(new RegExp(`execution:mlops-dev-${useCase.name}-training:\\*$`))],
+      },
+    ]);
+    // The ledger grant adds an explicit Deny of every mutation; nothing Allows a delete.
+    const allowed = actionsOn(statementsOfFunction(isMonitor).filter((s) => s.Effect === 'Allow'));
+    expect(allowed.flatMap((g) => g.actions).filter((a) => /Delete/.test(a))).toEqual([]);
+  });
+
+  it('alarms on drift, quality floors and its own failures to the use case topic, and has a dashboard', () => {
+    const endpoint = `mlops-dev-${useCase.name}`;
+    const alarms = Object.values(service.findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties as Json)
+      .filter((p) =>
+        /-(drift|quality-floor|estimated-quality-floor|monitor-failing)$/.test(String(p.AlarmName)),
+      );
+    expect(alarms.map((a) => String(a.AlarmName)).sort()).toEqual(
+      [
+        `${endpoint}-drift`,
+        `${endpoint}-estimated-quality-floor`,
+        `${endpoint}-monitor-failing`,
+        `${endpoint}-quality-floor`,
+      ].sort(),
+    );
+    const drift = alarms.find((a) => a.AlarmName === `${endpoint}-drift`);
+    expect(drift).toMatchObject({
+      MetricName: 'DriftedShare',
+      Threshold: useCase.monitoring.driftShare,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    const floor = alarms.find((a) => a.AlarmName === `${endpoint}-quality-floor`);
+    expect(floor).toMatchObject({ MetricName: 'RealizedAuc', Threshold: useCase.gates.minAuc });
+    for (const a of alarms) {
+      expect((a.AlarmActions as unknown[]).map(flat), String(a.AlarmName)).toEqual([
+        expect.stringMatching(/Topic/),
+      ]);
+    }
+    const dashboards = Object.values(service.findResources('AWS::CloudWatch::Dashboard')).map(
+      (d) => d.Properties as Json,
+    );
+    expect(dashboards.map((d) => d.DashboardName)).toEqual([`mlops-dev-${useCase.name}`]);
+    const body = flat(dashboards[0]?.DashboardBody);
+    for (const metric of [
+      'PredictLatency',
+      'DriftedShare',
+      'FeatureDriftScore',
+      'RealizedAuc',
+      'EstimatedAuc',
+    ])
+      expect(body).toContain(metric);
+    expect(body).toContain('Cost per 1,000 predictions');
   });
 });

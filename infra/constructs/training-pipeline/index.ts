@@ -26,6 +26,7 @@ import { dataCapturePrefix, endpointNameOf } from '../../../shared/deployment/na
 import { canonicalJson, sha256Hex } from '../../../shared/ledger/canonical.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import { TRAINING_ROUTES } from '../../../shared/pipeline/contracts.ts';
+import { trainingStateMachineName } from '../../../shared/pipeline/names.ts';
 import { LAMBDA_STEPS, type LambdaStepKey, STEP_ENV } from '../../../shared/pipeline/steps.ts';
 import { logRetentionOf, removalPolicyOf, type StageConfig } from '../../config/stage.ts';
 import { ModelDeployment } from '../deployment.ts';
@@ -280,7 +281,7 @@ export class TrainingPipeline extends Construct {
       removalPolicy: removalPolicyOf(stage),
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `mlops-${stage.name}-${useCase.name}-training`,
+      stateMachineName: trainingStateMachineName(stage.name, useCase.name),
       comment: `mlops ${stage.name}: train, evaluate, gate and register ${useCase.name}`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition.start),
       stateMachineType: sfn.StateMachineType.STANDARD,

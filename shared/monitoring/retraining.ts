@@ -1,0 +1,183 @@
+/**
+ * What the monitor does once the serving version's traffic has drifted: record DriftDetected and
+ * an incident, then start the training pipeline with `trigger=drift` and a reason naming the
+ * drifted features, unless retraining is off or the use case's cooldown is still running.
+ *
+ * The events and the run take their IDs from the window, so a repeated check of the same window
+ * starts nothing new. The cooldown counts RetrainingTriggered events of the same endpoint in the
+ * last `monitoring.retrain.cooldownHours`, other than this window's own.
+ */
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { UseCase } from '../config/use-case.ts';
+import type { LedgerWriter } from '../ledger/append.ts';
+import { sha256Hex } from '../ledger/canonical.ts';
+import type {
+  DriftDetected,
+  IncidentOpened,
+  MonitoringReport,
+  RetrainingTriggered,
+} from '../ledger/events.ts';
+import { ofType, recordsOn } from '../ledger/queries.ts';
+import type { PipelineInput } from '../pipeline/contracts.ts';
+import { appendForWindow } from './ledger.ts';
+import type { TimeWindow } from './log-reader.ts';
+
+/** What became of a drift. */
+export interface RetrainingOutcome {
+  readonly driftEventId: string;
+  readonly incidentId: string;
+  readonly driftedFeatures: readonly string[];
+  /**
+   * - `started`: this check started the run;
+   * - `already-started`: an earlier check of the same window did;
+   * - `cooldown`: a run was triggered less than cooldownHours ago (`until` says when it ends);
+   * - `disabled`: the use case turns retraining off;
+   * - `no-pipeline`: the check was given no training pipeline to start.
+   */
+  readonly outcome: 'started' | 'already-started' | 'cooldown' | 'disabled' | 'no-pipeline';
+  readonly runId?: string;
+  readonly reason: string;
+  /** The RetrainingTriggered event that holds the cooldown, and when the cooldown ends. */
+  readonly cooldown?: { readonly eventId: string; readonly until: string };
+}
+
+function compactTime(iso: string): string {
+  return iso.replace(/[^0-9]/g, '').slice(0, 14);
+}
+
+/** The run ID of a window's retraining: the pipeline's `<useCase>-<14 digits>-<4 chars>` form, derived from the window. */
+export function retrainingRunId(useCase: string, window: TimeWindow): string {
+  return `${useCase}-${compactTime(window.end)}-${sha256Hex(`${useCase}/${window.start}/${window.end}`).slice(0, 4)}`;
+}
+
+const windowKey = (useCase: string, w: TimeWindow) => `${useCase}/${w.start}/${w.end}`;
+
+/** The reason a drift gives for retraining, as the ledger and the run record it. */
+export function driftReason(report: MonitoringReport): string {
+  const drifted = report.features.filter((f) => f.drifted);
+  const parts = drifted.map((f) =>
+    f.pValue !== undefined && f.pValue !== null
+      ? `${f.name} (${f.test} p=${f.pValue.toPrecision(3)} < ${f.threshold})`
+      : `${f.name} (${f.test} ${f.statistic === null ? 'infinite' : f.statistic.toPrecision(3)} >= ${f.threshold})`,
+  );
+  const text = `drift on ${report.modelVersion} in ${report.window.start}..${report.window.end}: ${drifted.length} of ${report.features.filter((f) => f.verdict !== 'insufficient-data').length} features drifted (share ${report.driftedShare.toFixed(2)} >= ${report.threshold ?? '?'}): ${parts.join(', ')}`;
+  return text.length > 2000 ? `${text.slice(0, 1997)}...` : text;
+}
+
+/** Records the drift and starts (or holds back) the retraining. */
+export async function respondToDrift(o: {
+  readonly useCase: UseCase;
+  readonly ledger: LedgerWriter;
+  readonly endpointName: string;
+  readonly actor: string;
+  readonly now: Date;
+  readonly report: MonitoringReport;
+  readonly training?: { readonly sfn: SFNClient; readonly stateMachineArn: string };
+}): Promise<RetrainingOutcome> {
+  const { useCase, report } = o;
+  const key = windowKey(useCase.name, report.window);
+  const time = o.now.toISOString();
+  const driftedFeatures = report.features.filter((f) => f.drifted).map((f) => f.name);
+  const reason = driftReason(report);
+  const drift: DriftDetected = {
+    type: 'DriftDetected',
+    eventId: `drift/${key}`,
+    actor: o.actor,
+    time,
+    useCase: useCase.name,
+    modelVersion: report.modelVersion,
+    endpointName: o.endpointName,
+    window: report.window,
+    driftedFeatures,
+    driftedShare: report.driftedShare,
+    threshold: report.threshold ?? useCase.monitoring.driftShare,
+  };
+  await appendForWindow(o.ledger, drift);
+  const incidentId = `drift-${useCase.name}-${compactTime(report.window.end)}`;
+  const floor = useCase.monitoring.qualityFloor.auc ?? useCase.gates.minAuc;
+  const belowFloor =
+    (report.quality?.auc !== undefined && report.quality.auc < floor) ||
+    (report.estimated?.auc !== undefined && report.estimated.auc < floor);
+  const incident: IncidentOpened = {
+    type: 'IncidentOpened',
+    eventId: `incident/${key}`,
+    actor: o.actor,
+    time,
+    useCase: useCase.name,
+    incidentId,
+    modelVersion: report.modelVersion,
+    endpointName: o.endpointName,
+    severity: belowFloor ? 'high' : 'medium',
+    summary: `${reason.slice(0, 1900)}${belowFloor ? `; quality below the floor AUC ${floor}` : ''}`,
+    relatedEventIds: [report.eventId, drift.eventId],
+  };
+  await appendForWindow(o.ledger, incident);
+  const base = { driftEventId: drift.eventId, incidentId, driftedFeatures, reason };
+  if (!useCase.monitoring.retrain.enabled) return { ...base, outcome: 'disabled' };
+  if (!o.training) return { ...base, outcome: 'no-pipeline' };
+
+  const triggeredId = `retrain/${key}`;
+  const cooldownMs = useCase.monitoring.retrain.cooldownHours * 3_600_000;
+  const triggers = ofType(await recordsOn(o.ledger, 'byEndpoint', o.endpointName), 'RetrainingTriggered');
+  const ours = triggers.find((r) => r.event.eventId === triggeredId);
+  const recent = triggers
+    .filter((r) => r !== ours && r.event.useCase === useCase.name)
+    .filter((r) => Date.parse(r.event.time) > o.now.getTime() - cooldownMs)
+    .at(-1);
+  if (recent && !ours) {
+    return {
+      ...base,
+      outcome: 'cooldown',
+      cooldown: {
+        eventId: recent.event.eventId,
+        until: new Date(Date.parse(recent.event.time) + cooldownMs).toISOString(),
+      },
+    };
+  }
+  const runId = retrainingRunId(useCase.name, report.window);
+  const triggered: RetrainingTriggered = {
+    type: 'RetrainingTriggered',
+    eventId: triggeredId,
+    actor: o.actor,
+    time,
+    useCase: useCase.name,
+    modelVersion: report.modelVersion,
+    endpointName: o.endpointName,
+    window: report.window,
+    trigger: 'drift',
+    reason,
+    runId,
+  };
+  // Recorded before the start: a check that fails in between starts the same run on its retry.
+  await appendForWindow(o.ledger, triggered);
+  const input: PipelineInput = { useCase: useCase.name, trigger: 'drift', reason };
+  if (ours) {
+    // An earlier check of this window recorded the trigger; it may or may not have started the run.
+    const executionArn = `${o.training.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
+    try {
+      await o.training.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return { ...base, outcome: 'already-started', runId };
+    } catch (e) {
+      if (!(e instanceof ExecutionDoesNotExist)) throw e;
+    }
+  }
+  try {
+    await o.training.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: o.training.stateMachineArn,
+        name: runId,
+        input: JSON.stringify(input),
+      }),
+    );
+  } catch (e) {
+    if (e instanceof ExecutionAlreadyExists) return { ...base, outcome: 'already-started', runId };
+    throw e;
+  }
+  return { ...base, outcome: 'started', runId };
+}

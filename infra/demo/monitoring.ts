@@ -6,12 +6,14 @@
  * cooldown, which starts nothing.
  */
 import type { UseCase } from '../../shared/config/use-case.ts';
-import type { MonitoringReport } from '../../shared/ledger/events.ts';
+import type { LedgerEvent, MonitoringReport } from '../../shared/ledger/events.ts';
+import { recordsOn } from '../../shared/ledger/queries.ts';
 import type { MonitorResult } from '../../shared/monitoring/monitor.ts';
 import { auc } from '../../shared/pipeline/metrics.ts';
 import type { LocalCloud } from '../local/cloud.ts';
 import { driftTable, formatTable, runCheck } from '../ops/monitoring.ts';
 import { executionArnOf, followExecution, runEvents, type Target } from '../ops/runs.ts';
+import { documentClientFor } from '../ops/target.ts';
 import type { FlightSlice } from './seed.ts';
 import { type Replay, replayFlights } from './traffic.ts';
 
@@ -58,6 +60,18 @@ export interface MonitoringDemo {
     readonly passed?: boolean;
     readonly deployment?: string;
   };
+}
+
+/** Every ledger event of a model version (byModel index). */
+async function versionEvents(target: Target, modelVersion: string): Promise<LedgerEvent[]> {
+  const client = documentClientFor(target);
+  try {
+    return (await recordsOn({ client, tableName: target.ledgerTable ?? '' }, 'byModel', modelVersion)).map(
+      (x) => x.event,
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 function summarize(label: string, replay: Replay, result: MonitorResult): MonitoredWindow {

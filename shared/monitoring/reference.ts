@@ -11,33 +11,12 @@ import { NotFoundError } from '../errors.ts';
 import { BaselineBuilder, type FeatureBaseline } from '../features/stats.ts';
 import type { LedgerLocation } from '../ledger/append.ts';
 import { ofType, recordsOn } from '../ledger/queries.ts';
-import { snapshotObjects } from '../pipeline/manifest.ts';
+import { FeatureBaselineSchema, snapshotObjects } from '../pipeline/manifest.ts';
 import { parseS3Uri, readText, s3Uri } from '../s3.ts';
 import { formatProblems, toFieldProblems } from '../validation.ts';
 import { type Calibration, fitCalibration } from './estimate.ts';
 
 const count = z.number().int().min(0);
-
-/** A feature baseline as the dataset manifest stores it (shared/features/stats.ts). */
-export const FeatureBaselineSchema = z.discriminatedUnion('kind', [
-  z.looseObject({
-    kind: z.literal('numeric'),
-    count,
-    missing: count,
-    min: z.number().nullable(),
-    max: z.number().nullable(),
-    mean: z.number().nullable(),
-    quantiles: z.record(z.string(), z.number()),
-    histogram: z.strictObject({ edges: z.array(z.number()), shares: z.array(z.number()) }),
-    sample: z.array(z.number()),
-  }),
-  z.looseObject({
-    kind: z.literal('categorical'),
-    count,
-    missing: count,
-    frequencies: z.record(z.string(), count),
-  }),
-]);
 
 const CalibrationSchema = z.strictObject({
   kind: z.literal('isotonic'),

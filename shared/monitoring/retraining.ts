@@ -85,14 +85,18 @@ export async function respondToDrift(o: {
   const time = o.now.toISOString();
   const driftedFeatures = report.features.filter((f) => f.drifted).map((f) => f.name);
   const reason = driftReason(report);
-  const drift: DriftDetected = {
-    type: 'DriftDetected',
-    eventId: `drift/${key}`,
+  // What the three events share: who, when, which window, which version on which endpoint.
+  const linked = (kind: string) => ({
+    eventId: `${kind}/${key}`,
     actor: o.actor,
     time,
     useCase: useCase.name,
     modelVersion: report.modelVersion,
     endpointName: o.endpointName,
+  });
+  const drift: DriftDetected = {
+    type: 'DriftDetected',
+    ...linked('drift'),
     window: report.window,
     driftedFeatures,
     driftedShare: report.driftedShare,
@@ -106,13 +110,8 @@ export async function respondToDrift(o: {
     (report.estimated?.auc !== undefined && report.estimated.auc < floor);
   const incident: IncidentOpened = {
     type: 'IncidentOpened',
-    eventId: `incident/${key}`,
-    actor: o.actor,
-    time,
-    useCase: useCase.name,
+    ...linked('incident'),
     incidentId,
-    modelVersion: report.modelVersion,
-    endpointName: o.endpointName,
     severity: belowFloor ? 'high' : 'medium',
     summary: `${reason.slice(0, 1900)}${belowFloor ? `; quality below the floor AUC ${floor}` : ''}`,
     relatedEventIds: [report.eventId, drift.eventId],
@@ -122,7 +121,7 @@ export async function respondToDrift(o: {
   if (!useCase.monitoring.retrain.enabled) return { ...base, outcome: 'disabled' };
   if (!o.training) return { ...base, outcome: 'no-pipeline' };
 
-  const triggeredId = `retrain/${key}`;
+  const triggeredId = linked('retrain').eventId;
   const cooldownMs = useCase.monitoring.retrain.cooldownHours * 3_600_000;
   const triggers = ofType(await recordsOn(o.ledger, 'byEndpoint', o.endpointName), 'RetrainingTriggered');
   const ours = triggers.find((r) => r.event.eventId === triggeredId);
@@ -143,12 +142,7 @@ export async function respondToDrift(o: {
   const runId = retrainingRunId(useCase.name, report.window);
   const triggered: RetrainingTriggered = {
     type: 'RetrainingTriggered',
-    eventId: triggeredId,
-    actor: o.actor,
-    time,
-    useCase: useCase.name,
-    modelVersion: report.modelVersion,
-    endpointName: o.endpointName,
+    ...linked('retrain'),
     window: report.window,
     trigger: 'drift',
     reason,

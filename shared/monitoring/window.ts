@@ -93,9 +93,23 @@ interface FeatureWindow {
   quality(rows: number): FeatureQuality;
 }
 
-function referenceMissingRate(b: FeatureBaseline): number {
-  const total = b.count + b.missing;
-  return total === 0 ? 0 : b.missing / total;
+/** The tallies every feature's quality has, whatever its type. */
+function commonQuality(
+  feature: string,
+  rows: number,
+  missing: number,
+  invalid: number,
+  baseline: FeatureBaseline,
+): Pick<FeatureQuality, 'feature' | 'rows' | 'missing' | 'missingRate' | 'referenceMissingRate' | 'invalid'> {
+  const total = baseline.count + baseline.missing;
+  return {
+    feature,
+    rows,
+    missing,
+    missingRate: rows === 0 ? 0 : missing / rows,
+    referenceMissingRate: total === 0 ? 0 : baseline.missing / total,
+    invalid,
+  };
 }
 
 class NumericWindow implements FeatureWindow {
@@ -140,12 +154,7 @@ class NumericWindow implements FeatureWindow {
 
   quality(rows: number): FeatureQuality {
     return {
-      feature: this.feature.name,
-      rows,
-      missing: this.missing,
-      missingRate: rows === 0 ? 0 : this.missing / rows,
-      referenceMissingRate: referenceMissingRate(this.baseline),
-      invalid: this.invalid,
+      ...commonQuality(this.feature.name, rows, this.missing, this.invalid, this.baseline),
       outOfRange: this.outOfRange,
       outsideTrainingRange: this.outsideTraining,
     };
@@ -203,12 +212,7 @@ class CategoricalWindow implements FeatureWindow {
 
   quality(rows: number): FeatureQuality {
     return {
-      feature: this.feature.name,
-      rows,
-      missing: this.missing,
-      missingRate: rows === 0 ? 0 : this.missing / rows,
-      referenceMissingRate: referenceMissingRate(this.baseline),
-      invalid: this.invalid,
+      ...commonQuality(this.feature.name, rows, this.missing, this.invalid, this.baseline),
       unseen: this.unseen,
       unseenExamples: [...this.unseenExamples],
     };

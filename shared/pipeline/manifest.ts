@@ -7,6 +7,27 @@ import { formatProblems, toFieldProblems } from '../validation.ts';
 
 const count = z.number().int().min(0);
 
+/** A feature baseline as the dataset manifest stores it (shared/features/stats.ts). */
+export const FeatureBaselineSchema = z.discriminatedUnion('kind', [
+  z.looseObject({
+    kind: z.literal('numeric'),
+    count,
+    missing: count,
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    mean: z.number().nullable(),
+    quantiles: z.record(z.string(), z.number()),
+    histogram: z.strictObject({ edges: z.array(z.number()), shares: z.array(z.number()) }),
+    sample: z.array(z.number()),
+  }),
+  z.looseObject({
+    kind: z.literal('categorical'),
+    count,
+    missing: count,
+    frequencies: z.record(z.string(), count),
+  }),
+]);
+
 /** The manifest facts the pipeline relies on (the file holds more, such as samples and histograms). */
 export const DatasetManifestFactsSchema = z.looseObject({
   useCase: z.string(),
@@ -40,19 +61,7 @@ export const DatasetManifestFactsSchema = z.looseObject({
       ),
     })
     .default({ labels: 0, key: null, first: [] }),
-  baseline: z.record(
-    z.string(),
-    z.discriminatedUnion('kind', [
-      z.looseObject({
-        kind: z.literal('numeric'),
-        count,
-        missing: count,
-        min: z.number().nullable(),
-        max: z.number().nullable(),
-      }),
-      z.looseObject({ kind: z.literal('categorical'), count, missing: count }),
-    ]),
-  ),
+  baseline: z.record(z.string(), FeatureBaselineSchema),
 });
 export type DatasetManifestFacts = z.infer<typeof DatasetManifestFactsSchema>;
 

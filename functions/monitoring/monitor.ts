@@ -24,7 +24,7 @@ export const handler = baseChain<unknown, unknown>().handler(async (event) => {
   const window =
     request.from && request.to
       ? { start: new Date(request.from).toISOString(), end: new Date(request.to).toISOString() }
-      : windowEndingAt(new Date(), useCase.monitoring.windowHours);
+      : windowEndingAt(request.time ? new Date(request.time) : new Date(), useCase.monitoring.windowHours);
   const result = await runMonitor({
     useCase,
     s3,
@@ -33,7 +33,9 @@ export const handler = baseChain<unknown, unknown>().handler(async (event) => {
     datasetsBucket: env.DATASETS_BUCKET,
     endpointName: env.ENDPOINT_NAME,
     window,
-    actor: request.actor ?? 'monitor/schedule',
+    // The function is the actor; a caller's claimed name is recorded apart, as a claim.
+    actor: request.time ? 'monitor/schedule' : 'monitor/invoke',
+    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
     training: { sfn, stateMachineArn: env.TRAINING_STATE_MACHINE_ARN },
   });
   const primary = result.reports.find((r) => r.modelVersion === result.primaryVersion);
@@ -47,14 +49,15 @@ export const handler = baseChain<unknown, unknown>().handler(async (event) => {
     if (primary.estimated?.auc !== undefined)
       metrics.addMetric(MONITOR_METRICS.estimatedAuc, MetricUnit.NoUnit, primary.estimated.auc);
     for (const f of primary.features) {
-      if (f.verdict === 'insufficient-data' || f.statistic === null) continue;
+      if (f.verdict === 'insufficient-data') continue;
       // One EMF document per feature and metric: a feature dimension must not split the use case's totals.
       const published: [string, (typeof MetricUnit)[keyof typeof MetricUnit], number][] = [
         [MONITOR_METRICS.featureDrift, MetricUnit.Count, f.verdict === 'drift' ? 1 : 0],
+        // 1 - p for p-value tests (an infinite chi-square has p = 0: score 1), else the distance.
         [
           MONITOR_METRICS.featureDriftScore,
           MetricUnit.NoUnit,
-          f.pValue === null ? f.statistic : 1 - f.pValue,
+          f.pValue !== null ? 1 - f.pValue : (f.statistic ?? 1),
         ],
       ];
       for (const [metric, unit, value] of published) {

@@ -59,7 +59,7 @@ export function registerMonitoringCommands(program: Command): void {
       if (from && to && from >= to) throw new UsageError('--to', `must be after --from (${from})`);
       const result = await runCheck(resolveTarget(), stageOf(o.stage), useCase, {
         ...(from && to ? { from, to } : {}),
-        actor: `cli/${userInfo().username}`,
+        requestedBy: `cli/${userInfo().username}`,
       });
       if (o.json) {
         console.log(JSON.stringify(result, null, 2));

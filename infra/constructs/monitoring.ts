@@ -16,6 +16,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { modelFeatures, type UseCase } from '../../shared/config/use-case.ts';
+import { SLOTS } from '../../shared/deployment/names.ts';
 import { labelPrefix } from '../../shared/labels/schema.ts';
 import { MONITOR_METRICS, MonitorEnvSchema, monitorFunctionName } from '../../shared/monitoring/api.ts';
 import { monitoringReportPrefix } from '../../shared/monitoring/monitor.ts';
@@ -115,6 +116,8 @@ export class ModelMonitoring extends Construct {
       memorySize: Math.max(stage.lambdaMemoryMb, MONITOR_MEMORY_MB),
       ...functionLogDefaults(stage),
       invocation: 'async',
+      // One check at a time per use case: the cooldown is read, then a run started.
+      reservedConcurrentExecutions: 1,
       environment: {
         ...environment,
         POWERTOOLS_SERVICE_NAME: MONITOR_METRICS.service,
@@ -124,13 +127,9 @@ export class ModelMonitoring extends Construct {
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Monitoring check of ${useCase.name}`,
       schedule: events.Schedule.expression(useCase.monitoring.schedule),
-      targets: [
-        new targets.LambdaFunction(this.monitor.fn, {
-          event: events.RuleTargetInput.fromObject({}),
-          retryAttempts: 2,
-          ...(this.monitor.deadLetterQueue ? { deadLetterQueue: this.monitor.deadLetterQueue } : {}),
-        }),
-      ],
+      // The Scheduled Event itself is the input: its `time` pins the window, so a retried or
+      // replayed event checks the same window. A failed check lands in the function's DLQ.
+      targets: [new targets.LambdaFunction(this.monitor.fn, { retryAttempts: 2 })],
     });
 
     // Wire: least privilege, each grant next to its acknowledgement.
@@ -159,7 +158,11 @@ export class ModelMonitoring extends Construct {
         actions: ['s3:ListBucket'],
         resources: [datasetsArn],
         // Without listing the manifest's folder, a missing reference answers 403, not 404.
-        conditions: { StringLike: { 's3:prefix': [`${labelPrefix(useCase.name)}*`, 'runs/*'] } },
+        conditions: {
+          StringLike: {
+            's3:prefix': [`${labelPrefix(useCase.name)}*`, `snapshots/${useCase.name}/*`, 'runs/*'],
+          },
+        },
       }),
     );
     fn.addToRolePolicy(
@@ -167,6 +170,14 @@ export class ModelMonitoring extends Construct {
         sid: 'ReadWindowAndReferences',
         actions: ['s3:GetObject'],
         resources: [logObjects, labels, manifests, references],
+      }),
+    );
+    // Manifests are read at the version DatasetBuilt recorded, which needs GetObjectVersion.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadManifestVersions',
+        actions: ['s3:GetObjectVersion'],
+        resources: [manifests],
       }),
     );
     fn.addToRolePolicy(
@@ -270,14 +281,19 @@ export class ModelMonitoring extends Construct {
 
     // Build: the dashboard, one row per question.
     const minute = Duration.minutes(5);
+    // Deployments alternate between the two slots: show both.
     const endpoint = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/SageMaker',
-        metricName,
-        dimensionsMap: { EndpointName: endpointName, VariantName: 'blue' },
-        statistic,
-        period: minute,
-      });
+      SLOTS.map(
+        (slot) =>
+          new cloudwatch.Metric({
+            namespace: 'AWS/SageMaker',
+            metricName,
+            dimensionsMap: { EndpointName: endpointName, VariantName: slot },
+            statistic,
+            period: minute,
+            label: `${metricName} ${slot}`,
+          }),
+      );
     const predict = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: PREDICT_METRICS.namespace,
@@ -303,9 +319,9 @@ export class ModelMonitoring extends Construct {
             width: 8,
           }),
           new cloudwatch.GraphWidget({
-            title: 'Endpoint (blue slot): model latency p99 (µs), 5xx',
-            left: [endpoint('ModelLatency', 'p99')],
-            right: [endpoint('Invocation5XXErrors', 'Sum')],
+            title: 'Endpoint slots: model latency p99 (µs), 5xx',
+            left: endpoint('ModelLatency', 'p99'),
+            right: endpoint('Invocation5XXErrors', 'Sum'),
             width: 8,
           }),
         ],

@@ -119,7 +119,7 @@ export async function runMonitoringDemo(options: {
     return runCheck(local, options.stage, useCase.name, {
       from: replay.window.start,
       to: replay.window.end,
-      actor: 'npm-start-demo',
+      requestedBy: 'npm-start-demo',
     });
   };
   const windows: MonitoredWindow[] = [];

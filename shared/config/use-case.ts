@@ -380,6 +380,18 @@ function checkDriftCheck(
       });
     }
   }
+  if (check.threshold !== undefined && !check.test) {
+    // A bare threshold would be a p-value under one test and a distance under another, and which
+    // test applies changes with the size of the training set.
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'threshold'],
+      input: check.threshold,
+      message:
+        'needs the test it is a threshold of: set test as well (ks, chi-square, wasserstein, psi or jensen-shannon)',
+    });
+    return;
+  }
   if (check.threshold === undefined || !check.test) return;
   if (P_VALUE_TESTS.has(check.test) && check.threshold >= 1) {
     ctx.addIssue({

@@ -274,6 +274,8 @@ export const MonitoringReportSchema = z.strictObject({
   labeled: z.number().int().min(0).optional(),
   /** The full report (distributions, examples) in S3. */
   reportUri: z.string().min(1).max(1024).optional(),
+  /** Who asked for the check, as the caller claimed it (unverified; `actor` is the monitor). */
+  requestedBy: z.string().min(1).max(200).optional(),
 });
 export type MonitoringReport = z.infer<typeof MonitoringReportSchema>;
 

@@ -32,15 +32,18 @@ export const MonitorEnvSchema = z.object({
 export type MonitorEnv = z.infer<typeof MonitorEnvSchema>;
 
 /**
- * What starts a check: the schedule sends `{}` (the window of `monitoring.windowHours` ending on
- * the hour); `mlops monitor` may name the window and who asks.
+ * What starts a check: the schedule sends its Scheduled Event (the window of
+ * `monitoring.windowHours` ending on the hour at or before its time less the log's arrival
+ * slack); `mlops monitor` may name the window and who asks.
  */
 export const MonitorRequestSchema = z
   .looseObject({
     from: z.iso.datetime().optional(),
     to: z.iso.datetime().optional(),
-    /** Who asked, for the ledger. @default 'monitor/schedule' */
-    actor: z.string().min(1).max(500).optional(),
+    /** Who asked, as the caller claims it (recorded as such, not as the event's actor). */
+    requestedBy: z.string().min(1).max(200).optional(),
+    /** A Scheduled Event's time: the window ends from it, so a retried event checks the same window. */
+    time: z.iso.datetime().optional(),
   })
   .refine((r) => (r.from === undefined) === (r.to === undefined), {
     message: 'from and to go together',

@@ -185,15 +185,22 @@ function alignToReference(reference: CategoryCounts, current: CategoryCounts): R
 }
 
 /**
- * Pools the reference categories expected fewer than MIN_EXPECTED_COUNT times in the window into
- * one, on both sides; categories the reference never had stay apart (they are news, not noise).
+ * Prepares category counts for chi-square and Jensen-Shannon: the reference categories expected
+ * fewer than MIN_EXPECTED_COUNT times in the window are pooled into one, on both sides; a category
+ * the reference never had is kept once seen at least MIN_EXPECTED_COUNT times (news, not noise)
+ * and left out below that (data quality still counts it as unseen), so that one stray value
+ * cannot make the statistic infinite.
  */
 export function poolRareCategories(
   reference: CategoryCounts,
   current: CategoryCounts,
-): { reference: Record<string, number>; current: Record<string, number>; pooled: number } {
+): { reference: Record<string, number>; current: Record<string, number>; pooled: number; strays: number } {
+  const strays = Object.keys(current).filter(
+    (k) => !(k in reference) && (current[k] ?? 0) < MIN_EXPECTED_COUNT,
+  );
+  const kept = Object.fromEntries(Object.entries(current).filter(([k]) => !strays.includes(k)));
   const refTotal = Object.values(reference).reduce((a, b) => a + b, 0);
-  const curTotal = Object.values(current).reduce((a, b) => a + b, 0);
+  const curTotal = Object.values(kept).reduce((a, b) => a + b, 0);
   const rare = new Set(
     Object.entries(reference)
       .filter(([, n]) => (n / refTotal) * curTotal < MIN_EXPECTED_COUNT)
@@ -201,7 +208,7 @@ export function poolRareCategories(
   );
   // Pooling one category alone changes nothing; pooling all leaves nothing to compare.
   if (rare.size < 2 || rare.size === Object.keys(reference).length) {
-    return { reference: { ...reference }, current: { ...current }, pooled: 0 };
+    return { reference: { ...reference }, current: kept, pooled: 0, strays: strays.length };
   }
   const fold = (counts: CategoryCounts) => {
     const out: Record<string, number> = {};
@@ -211,7 +218,7 @@ export function poolRareCategories(
     }
     return out;
   };
-  return { reference: fold(reference), current: fold(current), pooled: rare.size };
+  return { reference: fold(reference), current: fold(kept), pooled: rare.size, strays: strays.length };
 }
 
 function nullIfNotFinite(x: number): number | null {
@@ -265,9 +272,12 @@ export function checkDrift(
       current.kind === 'categorical' ? current.counts : countsOf(current.sample),
     );
     const unseen = Object.keys(curRaw).filter((k) => !(k in refRaw));
-    const { reference: refCounts, current: curCounts, pooled } = poolRareCategories(refRaw, curRaw);
+    const { reference: refCounts, current: curCounts, pooled, strays } = poolRareCategories(refRaw, curRaw);
     const notes = [
       ...(unseen.length > 0 ? [`categories the reference never had: ${unseen.slice(0, 5).join(', ')}`] : []),
+      ...(strays > 0
+        ? [`${strays} of them seen fewer than ${MIN_EXPECTED_COUNT} times, left out of the test`]
+        : []),
       ...(pooled > 0
         ? [`${pooled} rare categories pooled (expected < ${MIN_EXPECTED_COUNT} in the window)`]
         : []),

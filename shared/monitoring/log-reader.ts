@@ -15,7 +15,7 @@ import type { FeatureValue } from '../features/records.ts';
 import type { LabelContract } from '../labels/schema.ts';
 import { readLabels } from '../labels/store.ts';
 import { listKeys, readText } from '../s3.ts';
-import { predictionLogPrefix } from '../serving/prediction-log.ts';
+import { PREDICTION_LOG_BUFFER, predictionLogPrefix } from '../serving/prediction-log.ts';
 
 /** How late a line may arrive after it was made: Firehose's buffer (60 s) and its retries, with room. */
 export const LOG_ARRIVAL_SLACK_MS = 15 * 60_000;
@@ -26,9 +26,12 @@ export interface TimeWindow {
   readonly end: string;
 }
 
-/** The window of `hours` ending on the hour at or before `now`. */
+/**
+ * The window of `hours` ending on the hour at or before `now` less the arrival slack: a check at
+ * 10:05 reads up to 09:00, whose last lines Firehose has delivered by then.
+ */
 export function windowEndingAt(now: Date, hours: number): TimeWindow {
-  const end = new Date(now);
+  const end = new Date(now.getTime() - LOG_ARRIVAL_SLACK_MS);
   end.setUTCMinutes(0, 0, 0);
   return { start: new Date(end.getTime() - hours * 3_600_000).toISOString(), end: end.toISOString() };
 }
@@ -76,12 +79,16 @@ async function windowKeys(
   const from = Date.parse(window.start);
   const to = Date.parse(window.end) + LOG_ARRIVAL_SLACK_MS;
   const keys: string[] = [];
-  for (let day = dateOf(window.start); day <= dateOf(new Date(to).toISOString()); day = addDays(day, 1)) {
+  for (
+    let day = dateOf(new Date(from).toISOString());
+    day <= dateOf(new Date(to).toISOString());
+    day = addDays(day, 1)
+  ) {
     for (const key of await listKeys(s3, bucket, `${predictionLogPrefix(useCase)}date=${day}/`)) {
       const m = HOUR_PARTITION.exec(key);
       if (m) {
         const hourStart = Date.parse(`${m[1]}T${m[2]}:00:00Z`);
-        // Arrival hour [h, h+1) must overlap [start, end + slack): nothing earlier arrives late.
+        // Arrival hour [h, h+1) must overlap [start - buffer, end + slack).
         if (hourStart + 3_600_000 <= from || hourStart >= to) continue;
       }
       keys.push(key);

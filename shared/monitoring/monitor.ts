@@ -16,6 +16,7 @@ import { binShares } from '../features/stats.ts';
 import { labelContract } from '../labels/schema.ts';
 import { type LedgerWriter, recordedEvent } from '../ledger/append.ts';
 import type { MonitoringReport } from '../ledger/events.ts';
+import { servedAt } from '../ledger/queries.ts';
 import { putObject, s3Uri } from '../s3.ts';
 import { appendForWindow } from './ledger.ts';
 import { type LogReadCounts, readFeedbackLabels, readPredictionLog, type TimeWindow } from './log-reader.ts';
@@ -45,8 +46,13 @@ export interface MonitorOptions {
   readonly datasetsBucket: string;
   readonly endpointName: string;
   readonly window: TimeWindow;
-  /** Who runs the check, for the ledger (`monitor/schedule`, or the caller's identity). */
+  /** Who runs the check, for the ledger: `monitor/schedule` or `monitor/invoke`. */
   readonly actor: string;
+  /**
+   * Who asked for the check, as the caller claims it; recorded in the report as a claim.
+   * @default - nobody (the schedule)
+   */
+  readonly requestedBy?: string;
   /** The training pipeline, for retraining; without it drift is recorded and nothing is started. */
   readonly training?: { readonly sfn: SFNClient; readonly stateMachineArn: string };
   /** @default () => new Date() */
@@ -75,7 +81,7 @@ export interface MonitorResult {
     readonly reportUri: string;
   })[];
   readonly skipped: readonly SkippedVersion[];
-  /** The version serving most of the window's traffic, whose drift decides retraining. */
+  /** The version serving at the window's end (else the one with most predictions), whose drift decides retraining. */
   readonly primaryVersion?: string;
   readonly retraining?: RetrainingOutcome;
 }
@@ -169,6 +175,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       actor: o.actor,
       time: now.toISOString(),
       reportUri,
+      ...(o.requestedBy ? { requestedBy: o.requestedBy } : {}),
     });
     // A window checked before keeps its first report, in the ledger and in S3 alike.
     const earlier = await recordedEvent(o.ledger, o.ledger.chain ?? 'main', event.eventId);
@@ -197,7 +204,11 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
     });
   }
 
-  const primary = [...reports].sort((a, b) => b.rows - a.rows)[0];
+  // The version serving at the window's end decides; with no deployment on record (or none of
+  // its traffic in the window), the version with the most predictions.
+  const serving = (await servedAt(o.ledger, o.endpointName, window.end)).modelVersion;
+  const primary =
+    reports.find((r) => r.modelVersion === serving) ?? [...reports].sort((a, b) => b.rows - a.rows)[0];
   let retraining: RetrainingOutcome | undefined;
   if (primary?.event.decision === 'drift') {
     retraining = await respondToDrift({

@@ -72,18 +72,24 @@ export function versionReport(
   }
   let prediction: DriftCheck | undefined;
   let estimated: Metrics | undefined;
+  const predictionCheck = useCase.monitoring.prediction;
+  if (reference.prediction && !predictionCheck.enabled) {
+    notes.push('monitoring.prediction.enabled is false: no prediction drift');
+  }
   if (reference.prediction) {
-    const check = useCase.monitoring.prediction;
-    prediction = checkDrift(
-      'score',
-      reference.prediction.scores,
-      { kind: 'numeric', count: contents.scores.length, missing: 0, sample: contents.scores },
-      {
-        thresholds: useCase.monitoring.thresholds,
-        minSample: useCase.monitoring.minSample,
-        ...(check.test || check.threshold !== undefined ? { check } : {}),
-      },
-    );
+    const check = predictionCheck;
+    prediction = !check.enabled
+      ? undefined
+      : checkDrift(
+          'score',
+          reference.prediction.scores,
+          { kind: 'numeric', count: contents.scores.length, missing: 0, sample: contents.scores },
+          {
+            thresholds: useCase.monitoring.thresholds,
+            minSample: useCase.monitoring.minSample,
+            ...(check.test || check.threshold !== undefined ? { check } : {}),
+          },
+        );
     if (contents.scores.length > 0) {
       const e = estimatedQuality(contents.scores, reference.prediction.calibration);
       estimated = {
@@ -152,6 +158,7 @@ export function monitoringReportEvent(
     readonly actor: string;
     readonly time: string;
     readonly reportUri?: string;
+    readonly requestedBy?: string;
   },
 ): MonitoringReport {
   return {
@@ -182,5 +189,6 @@ export function monitoringReportEvent(
     ...(report.estimated ? { estimated: report.estimated } : {}),
     labeled: report.labeled,
     ...(options.reportUri ? { reportUri: options.reportUri } : {}),
+    ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
   };
 }

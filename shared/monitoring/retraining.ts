@@ -5,7 +5,9 @@
  *
  * The events and the run take their IDs from the window, so a repeated check of the same window
  * starts nothing new. The cooldown counts RetrainingTriggered events of the same endpoint in the
- * last `monitoring.retrain.cooldownHours`, other than this window's own.
+ * last `monitoring.retrain.cooldownHours` whose run did start, other than this window's own; a
+ * drift run still running holds the next one back whatever its age; and an incident opened within
+ * the cooldown stands for the windows after it (one incident per drift episode, not one an hour).
  */
 import {
   DescribeExecutionCommand,
@@ -31,16 +33,18 @@ import type { TimeWindow } from './log-reader.ts';
 /** What became of a drift. */
 export interface RetrainingOutcome {
   readonly driftEventId: string;
+  /** The drift episode's incident: opened by this window, or by an earlier one within the cooldown. */
   readonly incidentId: string;
   readonly driftedFeatures: readonly string[];
   /**
    * - `started`: this check started the run;
    * - `already-started`: an earlier check of the same window did;
-   * - `cooldown`: a run was triggered less than cooldownHours ago (`until` says when it ends);
+   * - `cooldown`: a run was triggered (and started) less than cooldownHours ago (`until` says when it ends);
+   * - `running`: the last drift run is still going (`runId`), however long ago it started;
    * - `disabled`: the use case turns retraining off;
    * - `no-pipeline`: the check was given no training pipeline to start.
    */
-  readonly outcome: 'started' | 'already-started' | 'cooldown' | 'disabled' | 'no-pipeline';
+  readonly outcome: 'started' | 'already-started' | 'cooldown' | 'running' | 'disabled' | 'no-pipeline';
   readonly runId?: string;
   readonly reason: string;
   /** The RetrainingTriggered event that holds the cooldown, and when the cooldown ends. */
@@ -103,41 +107,81 @@ export async function respondToDrift(o: {
     threshold: report.threshold ?? useCase.monitoring.driftShare,
   };
   await appendForWindow(o.ledger, drift);
-  const incidentId = `drift-${useCase.name}-${compactTime(report.window.end)}`;
-  const floor = useCase.monitoring.qualityFloor.auc ?? useCase.gates.minAuc;
-  const belowFloor =
-    (report.quality?.auc !== undefined && report.quality.auc < floor) ||
-    (report.estimated?.auc !== undefined && report.estimated.auc < floor);
-  const incident: IncidentOpened = {
-    type: 'IncidentOpened',
-    ...linked('incident'),
-    incidentId,
-    severity: belowFloor ? 'high' : 'medium',
-    summary: `${reason.slice(0, 1900)}${belowFloor ? `; quality below the floor AUC ${floor}` : ''}`,
-    relatedEventIds: [report.eventId, drift.eventId],
-  };
-  await appendForWindow(o.ledger, incident);
+  const cooldownMs = useCase.monitoring.retrain.cooldownHours * 3_600_000;
+  const since = o.now.getTime() - cooldownMs;
+  const onEndpoint = (await recordsOn(o.ledger, 'byEndpoint', o.endpointName)).filter(
+    (r) => r.event.useCase === useCase.name,
+  );
+
+  // One incident per drift episode: consecutive (overlapping) windows of the same drift share the
+  // incident opened within the cooldown, rather than open one an hour.
+  const incidents = ofType(onEndpoint, 'IncidentOpened').filter((r) =>
+    r.event.eventId.startsWith('incident/'),
+  );
+  const ownIncident = incidents.find((r) => r.event.eventId === linked('incident').eventId);
+  const openIncident = incidents.filter((r) => Date.parse(r.event.time) > since).at(-1);
+  let incidentId: string;
+  if (ownIncident ?? openIncident) {
+    incidentId = (ownIncident ?? openIncident)?.event.incidentId ?? '';
+  } else {
+    incidentId = `drift-${useCase.name}-${compactTime(report.window.start)}-${compactTime(report.window.end)}`;
+    const floor = useCase.monitoring.qualityFloor.auc ?? useCase.gates.minAuc;
+    const estimatedFloor = useCase.monitoring.qualityFloor.estimatedAuc ?? useCase.gates.minAuc;
+    const below = [
+      ...(report.quality?.auc !== undefined && report.quality.auc < floor
+        ? [`realized AUC ${report.quality.auc.toFixed(4)} below ${floor}`]
+        : []),
+      ...(report.estimated?.auc !== undefined && report.estimated.auc < estimatedFloor
+        ? [`estimated AUC ${report.estimated.auc.toFixed(4)} below ${estimatedFloor}`]
+        : []),
+    ];
+    const incident: IncidentOpened = {
+      type: 'IncidentOpened',
+      ...linked('incident'),
+      incidentId,
+      severity: below.length > 0 ? 'high' : 'medium',
+      summary: `${reason.slice(0, 1800)}${below.length > 0 ? `; ${below.join('; ')}` : ''}`,
+      relatedEventIds: [report.eventId, drift.eventId],
+    };
+    await appendForWindow(o.ledger, incident);
+  }
   const base = { driftEventId: drift.eventId, incidentId, driftedFeatures, reason };
   if (!useCase.monitoring.retrain.enabled) return { ...base, outcome: 'disabled' };
   if (!o.training) return { ...base, outcome: 'no-pipeline' };
+  const training = o.training;
+  const statusOf = async (runId: string | undefined): Promise<string | undefined> => {
+    if (!runId) return undefined;
+    const executionArn = `${training.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
+    try {
+      return (await training.sfn.send(new DescribeExecutionCommand({ executionArn }))).status ?? 'UNKNOWN';
+    } catch (e) {
+      if (e instanceof ExecutionDoesNotExist) return undefined;
+      throw e;
+    }
+  };
 
   const triggeredId = linked('retrain').eventId;
-  const cooldownMs = useCase.monitoring.retrain.cooldownHours * 3_600_000;
-  const triggers = ofType(await recordsOn(o.ledger, 'byEndpoint', o.endpointName), 'RetrainingTriggered');
+  const triggers = ofType(onEndpoint, 'RetrainingTriggered');
   const ours = triggers.find((r) => r.event.eventId === triggeredId);
-  const recent = triggers
-    .filter((r) => r !== ours && r.event.useCase === useCase.name)
-    .filter((r) => Date.parse(r.event.time) > o.now.getTime() - cooldownMs)
-    .at(-1);
-  if (recent && !ours) {
-    return {
-      ...base,
-      outcome: 'cooldown',
-      cooldown: {
-        eventId: recent.event.eventId,
-        until: new Date(Date.parse(recent.event.time) + cooldownMs).toISOString(),
-      },
-    };
+  if (!ours) {
+    // Newest first; a trigger whose run never started (its check failed in between) holds nothing.
+    const recent = triggers.filter((r) => Date.parse(r.event.time) > since).reverse();
+    for (const r of recent) {
+      if ((await statusOf(r.event.runId)) === undefined) continue;
+      return {
+        ...base,
+        outcome: 'cooldown',
+        cooldown: {
+          eventId: r.event.eventId,
+          until: new Date(Date.parse(r.event.time) + cooldownMs).toISOString(),
+        },
+      };
+    }
+    // A drift run still going (waiting for an approval, say) holds the next one back, however old.
+    const last = triggers.filter((r) => r.event.trigger === 'drift').at(-1);
+    if (last?.event.runId && (await statusOf(last.event.runId)) === 'RUNNING') {
+      return { ...base, outcome: 'running', runId: last.event.runId };
+    }
   }
   const runId = retrainingRunId(useCase.name, report.window);
   const triggered: RetrainingTriggered = {
@@ -151,20 +195,12 @@ export async function respondToDrift(o: {
   // Recorded before the start: a check that fails in between starts the same run on its retry.
   await appendForWindow(o.ledger, triggered);
   const input: PipelineInput = { useCase: useCase.name, trigger: 'drift', reason };
-  if (ours) {
-    // An earlier check of this window recorded the trigger; it may or may not have started the run.
-    const executionArn = `${o.training.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`;
-    try {
-      await o.training.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      return { ...base, outcome: 'already-started', runId };
-    } catch (e) {
-      if (!(e instanceof ExecutionDoesNotExist)) throw e;
-    }
-  }
+  // An earlier check of this window recorded the trigger; it may or may not have started the run.
+  if (ours && (await statusOf(runId)) !== undefined) return { ...base, outcome: 'already-started', runId };
   try {
-    await o.training.sfn.send(
+    await training.sfn.send(
       new StartExecutionCommand({
-        stateMachineArn: o.training.stateMachineArn,
+        stateMachineArn: training.stateMachineArn,
         name: runId,
         input: JSON.stringify(input),
       }),

@@ -339,7 +339,11 @@ describe('training pipeline (dev: no approval)', () => {
     const target: Target = { ...env.target, cloud: { endpoints: env.cloud.endpoints, region: 'us-east-1' } };
     const check = async (window: { start: string; end: string }) => {
       await env.cloud.firehose.flush();
-      return runCheck(target, 'dev', useCase.name, { from: window.start, to: window.end, actor: 'e2e' });
+      return runCheck(target, 'dev', useCase.name, {
+        from: window.start,
+        to: window.end,
+        requestedBy: 'e2e',
+      });
     };
     const executions = async () =>
       (

@@ -163,7 +163,7 @@ describe('the alarms on predictions not kept', () => {
 describe('the monitor', () => {
   const isMonitor = (env: Json) => 'TRAINING_STATE_MACHINE_ARN' in env;
 
-  it('runs on the use case schedule, asynchronously with a dead-letter queue', () => {
+  it('runs on the use case schedule with the Scheduled Event as input, one check at a time, failures kept in its dead-letter queue', () => {
     const rules = Object.values(service.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties as Json)
       .filter((p) => String(p.Description).startsWith('Monitoring check'));
@@ -171,12 +171,24 @@ describe('the monitor', () => {
     expect(rules[0]?.ScheduleExpression).toBe(useCase.monitoring.schedule);
     const target = ((rules[0]?.Targets ?? []) as Json[])[0] ?? {};
     expect(flat(target.Arn)).toMatch(/Monitor.*\.Arn>$/);
-    expect(flat((target.DeadLetterConfig as Json | undefined)?.Arn)).toMatch(/DeadLetter/);
+    // No constant input: the Scheduled Event's time pins the window of a retried event.
+    expect(target.Input).toBeUndefined();
+    const monitor = Object.values(service.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties as Json)
+      .find((p) => flat(p.FunctionName) === `mlops-dev-${useCase.name}-monitor`);
+    expect(monitor?.ReservedConcurrentExecutions).toBe(1);
+    expect(flat((monitor?.DeadLetterConfig as Json | undefined)?.TargetArn)).toMatch(/DeadLetter/);
   });
 
   it('reads only its own log, labels, manifests and references, writes only its reports, starts only its pipeline', () => {
     const grants = actionsOn(statementsOfFunction(isMonitor));
     const reads = grants.filter((g) => g.actions.includes('s3:GetObject')).flatMap((g) => g.resources);
+    const versions = grants
+      .filter((g) => g.actions.includes('s3:GetObjectVersion'))
+      .flatMap((g) => g.resources);
+    expect(versions).toEqual([
+      expect.stringMatching(new RegExp(`DatasetsArn>/snapshots/${useCase.name}/\\*$`)),
+    ]);
     expect(reads).toHaveLength(4);
     expect(reads).toEqual(
       expect.arrayContaining([

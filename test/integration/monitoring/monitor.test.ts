@@ -65,8 +65,11 @@ function minutesAfter(iso: string, minutes: number): string {
   return new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 }
 
-/** A training state machine client that accepts every start, keeping the calls for assertions. */
-function trainingPipeline(options: { failFirstStart?: Error } = {}) {
+/**
+ * A training state machine client that accepts every start, keeping the calls for assertions.
+ * Started runs report `status` (a finished run by default; RUNNING for one still going).
+ */
+function trainingPipeline(options: { failFirstStart?: Error; status?: 'RUNNING' | 'SUCCEEDED' } = {}) {
   const sfn = new SFNClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   const mock = mockClient(sfn);
   const started = new Set<string>();
@@ -77,7 +80,8 @@ function trainingPipeline(options: { failFirstStart?: Error } = {}) {
   };
   // As Step Functions answers: an execution exists once a start has succeeded.
   mock.on(DescribeExecutionCommand).callsFake((input: { executionArn?: string }) => {
-    if (started.has(input.executionArn ?? '')) return { executionArn: input.executionArn, status: 'RUNNING' };
+    if (started.has(input.executionArn ?? ''))
+      return { executionArn: input.executionArn, status: options.status ?? 'SUCCEEDED' };
     throw new ExecutionDoesNotExist({
       message: `Execution Does Not Exist: '${input.executionArn}'`,
       $metadata: {},
@@ -394,6 +398,9 @@ describe('a window of drifted traffic', () => {
       },
     });
     expect(ofType(eventsWhileHeld, 'DriftDetected').map((r) => r.event.window)).toEqual([first, second]);
+    // One incident for the episode: the held window's drift joins the one opened for the first.
+    expect(ofType(eventsWhileHeld, 'IncidentOpened')).toHaveLength(1);
+    expect(held.retraining?.incidentId).toBe(started.retraining?.incidentId);
     expect(ofType(eventsWhileHeld, 'RetrainingTriggered').map((r) => r.event.window)).toEqual([first]);
     expect(startsWhileHeld).toHaveLength(1);
     expect(resumed.retraining).toMatchObject({
@@ -404,6 +411,25 @@ describe('a window of drifted traffic', () => {
       retrainingRunId('flight-delay', first),
       retrainingRunId('flight-delay', third),
     ]);
+  });
+});
+
+describe('a drift run still running', () => {
+  const useCase = withMonitoring({ retrain: { enabled: true, cooldownHours: 1 } });
+
+  it('holds the next retraining back past the cooldown while the last drift run is still going', async () => {
+    // Prepare: a run that never finishes (it waits for an approval, say).
+    const s = await scenario(useCase, trainingPipeline({ status: 'RUNNING' }));
+    const first = dayWindow('2026-06-01');
+    const later = dayWindow('2026-06-03');
+    await s.serve(first, V1, 600, SHIFT);
+    await s.serve(later, V1, 600, SHIFT);
+    const started = await s.check(first, '2026-06-02T00:30:00.000Z');
+    // Act: two days later, far past the one-hour cooldown.
+    const held = await s.check(later, '2026-06-04T00:30:00.000Z');
+    // Assess
+    expect(held.retraining).toMatchObject({ outcome: 'running', runId: started.retraining?.runId });
+    expect(s.starts()).toHaveLength(1);
   });
 });
 

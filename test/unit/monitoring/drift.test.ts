@@ -100,6 +100,16 @@ describe('test selection by reference size (Evidently defaults)', () => {
     );
   });
 
+  it('refuses a threshold without the test it belongs to', () => {
+    const parsed = UseCaseSchema.safeParse({
+      ...demo,
+      monitoring: { ...demo.monitoring, features: { distance: { threshold: 0.3 } } },
+    });
+    expect(parsed.error?.issues[0]).toMatchObject({
+      path: ['monitoring', 'features', 'distance', 'threshold'],
+    });
+  });
+
   it('takes the test and threshold the use case names for the feature', () => {
     const ref = numericBaseline(normals(5000, 0, 1, 1));
     expect(chooseDriftTest(ref, { ...settings, check: { test: 'psi', threshold: 0.25 } })).toEqual({
@@ -150,11 +160,19 @@ describe('checkDrift', () => {
     expect(check.detail).toContain('minSample');
   });
 
-  it('reports a category the reference never had, with chi-square drifting on it', () => {
+  it('drifts on a category the reference never had once it is seen 5 times, and leaves a stray out', () => {
     const ref = categoricalBaseline(letters(600, [0.5, 0.5]));
-    const check = checkDrift('c', ref, categorical([...letters(300, [0.5, 0.5]), 'z']), settings);
-    expect(check).toMatchObject({ test: 'chi-square', verdict: 'drift', statistic: null, pValue: 0 });
-    expect(check.detail).toContain('z');
+    const news = checkDrift(
+      'c',
+      ref,
+      categorical([...letters(300, [0.5, 0.5]), 'z', 'z', 'z', 'z', 'z']),
+      settings,
+    );
+    expect(news).toMatchObject({ test: 'chi-square', verdict: 'drift', statistic: null, pValue: 0 });
+    expect(news.detail).toContain('z');
+    const stray = checkDrift('c', ref, categorical([...letters(300, [0.5, 0.5]), 'z']), settings);
+    expect(stray).toMatchObject({ test: 'chi-square', verdict: 'no-drift' });
+    expect(stray.detail).toContain('left out of the test');
   });
 
   it('folds unlisted categories into __other__ when the baseline folded its long tail', () => {
@@ -200,12 +218,13 @@ describe('rare categories', () => {
     expect(check.detail).toMatch(/rare categories pooled/);
   });
 
-  it('keeps a category the reference never had apart from the pooled ones', () => {
-    const pooled = poolRareCategories({ a: 500, b: 490, c: 5, d: 5 }, { a: 40, b: 40, c: 1, z: 3 });
+  it('keeps a category the reference never had apart from the pooled ones, and drops a stray one', () => {
+    const pooled = poolRareCategories({ a: 500, b: 490, c: 5, d: 5 }, { a: 40, b: 40, c: 1, z: 6, y: 2 });
     expect(pooled).toEqual({
       reference: { a: 500, b: 490, __rare__: 10 },
-      current: { a: 40, b: 40, __rare__: 1, z: 3 },
+      current: { a: 40, b: 40, __rare__: 1, z: 6 },
       pooled: 2,
+      strays: 1,
     });
   });
 });

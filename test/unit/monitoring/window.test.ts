@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Feature, modelFeatures, UseCaseSchema } from '../../../shared/config/use-case.ts';
 import { BaselineBuilder, mulberry32 } from '../../../shared/features/stats.ts';
+import { windowEndingAt } from '../../../shared/monitoring/log-reader.ts';
 import { Reservoir, VersionWindow } from '../../../shared/monitoring/window.ts';
 import demo from '../../../use-cases/flight-delay.ts';
 
@@ -117,5 +118,18 @@ describe('VersionWindow', () => {
     expect(distance?.kind === 'numeric' ? distance.sample.length : -1).toBe(1000);
     expect(distance?.count).toBe(100_000);
     expect(c.scores.length).toBe(1000);
+  });
+});
+
+describe('windowEndingAt', () => {
+  it('ends on the hour before now less the arrival slack, so the last lines have been delivered', () => {
+    expect(windowEndingAt(new Date('2026-06-01T10:05:00Z'), 24)).toEqual({
+      start: '2026-05-31T09:00:00.000Z',
+      end: '2026-06-01T09:00:00.000Z',
+    });
+    expect(windowEndingAt(new Date('2026-06-01T10:20:00Z'), 1)).toEqual({
+      start: '2026-06-01T09:00:00.000Z',
+      end: '2026-06-01T10:00:00.000Z',
+    });
   });
 });

@@ -157,10 +157,13 @@ export async function runMonitoringDemo(options: {
       );
       const events = (await runEvents(target, r.runId)).map((x) => x.event);
       const evaluated = events.find((e) => e.type === 'ModelEvaluated');
-      const deployment = events.find(
+      const registered = events.find((e) => e.type === 'ModelRegistered');
+      // The nested deploy machine records the deployment under the new version, not the run.
+      const deployed = registered ? await versionEvents(target, registered.modelVersion) : [];
+      const deployment = deployed.find(
         (e) => e.type === 'DeploymentCompleted' || e.type === 'DeploymentRolledBack',
       );
-      const started = events.find((e) => e.type === 'DeploymentStarted');
+      const started = deployed.find((e) => e.type === 'DeploymentStarted');
       if (evaluated?.type === 'ModelEvaluated') {
         say(
           `candidate AUC ${evaluated.metrics.auc?.toFixed(4)} against champion ${evaluated.champion?.modelVersion ?? '—'} ${evaluated.champion?.metrics.auc?.toFixed(4) ?? ''} on the same test split: gate ${evaluated.passed ? 'passed' : 'failed'}`,

@@ -76,7 +76,9 @@ async function windowKeys(
   useCase: string,
   window: TimeWindow,
 ): Promise<string[]> {
-  const from = Date.parse(window.start);
+  // Firehose names an object by the arrival of its oldest record: an object of the hour before
+  // the window may hold lines of its first minute, so listing starts one buffer interval early.
+  const from = Date.parse(window.start) - PREDICTION_LOG_BUFFER.intervalSeconds * 1000;
   const to = Date.parse(window.end) + LOG_ARRIVAL_SLACK_MS;
   const keys: string[] = [];
   for (

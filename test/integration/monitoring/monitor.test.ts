@@ -434,12 +434,12 @@ describe('a drift run still running', () => {
 });
 
 describe('reading the prediction log', () => {
-  it('counts lines made outside the window, delivered twice or unreadable, and reads lines that arrived late', async () => {
+  it('counts lines made outside the window, delivered twice or unreadable, and reads lines that arrived late or sit in an object named before the window', async () => {
     // Prepare
     const s = await scenario();
     const window = dayWindow('2026-06-01');
     const served = await s.serve(window, V1, 300);
-    const flights = drawFlights(7, 7);
+    const flights = drawFlights(7, 8);
     const line = (i: number, time: string) =>
       JSON.stringify(logLine(s.useCase, V1, `extra-${i}`, time, flights[i] as Flight));
     const afterEnd = (seconds: number) => new Date(Date.parse(window.end) + seconds * 1000).toISOString();
@@ -456,6 +456,15 @@ describe('reading the prediction log', () => {
           { text: line(1, beforeStart(1)), arrival: minutesAfter(window.start, 1) },
         ],
         'early',
+      )),
+      // Made in the window's first seconds, in an object named by the arrival of its oldest record
+      // (the hour before the window).
+      ...(await deliverLog(
+        emu.s3,
+        s.logs,
+        'flight-delay',
+        [{ text: line(7, minutesAfter(window.start, 0.2)), arrival: beforeStart(30) }],
+        'named-early',
       )),
       // Made in the window's last seconds and delivered after its end, and one made after the end.
       ...(await deliverLog(
@@ -504,13 +513,13 @@ describe('reading the prediction log', () => {
     // Assess
     expect(result.log).toEqual({
       objects: 24 + keys.length,
-      lines: 300 + 2 + 4 + 5 + 3,
+      lines: 300 + 2 + 1 + 4 + 5 + 3,
       unreadable: 3,
       duplicates: 5,
       outside: 3,
     });
-    expect(reportOf(result).rows).toBe(303);
-    expect(reportOf(result).event.sampleSize).toBe(303);
+    expect(reportOf(result).rows).toBe(304);
+    expect(reportOf(result).event.sampleSize).toBe(304);
   });
 });
 

@@ -69,13 +69,14 @@ export function registerStartCommand(program: Command): void {
               served.failures === 0 &&
               served.feedback.failures === 0 &&
               served.logged === served.feedback.sent;
-            // The loop closed: January calm, June drifted and retrained, late June held by the cooldown.
+            // The loop closed: January calm, June drifted and retrained, no second run inside the cooldown.
             const [calm, drifted, held] = report.monitoring?.windows ?? [];
             const looped =
               calm?.decision === 'no-drift' &&
               drifted?.decision === 'drift' &&
               report.monitoring?.retraining?.status === 'SUCCEEDED' &&
-              held?.retraining === 'cooldown';
+              // Late June is served by whatever the retraining deployed: a drift there must be held.
+              (held?.decision !== 'drift' || held.retraining === 'cooldown');
             if (!report.audit.ok || served?.outcome !== 'deployed' || !kept || !looped) process.exitCode = 1;
             return;
           }

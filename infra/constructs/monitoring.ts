@@ -128,8 +128,13 @@ export class ModelMonitoring extends Construct {
       description: `Monitoring check of ${useCase.name}`,
       schedule: events.Schedule.expression(useCase.monitoring.schedule),
       // The Scheduled Event itself is the input: its `time` pins the window, so a retried or
-      // replayed event checks the same window. A failed check lands in the function's DLQ.
-      targets: [new targets.LambdaFunction(this.monitor.fn, { retryAttempts: 2 })],
+      // replayed event checks the same window. A failed delivery or check lands in the function's DLQ.
+      targets: [
+        new targets.LambdaFunction(this.monitor.fn, {
+          retryAttempts: 2,
+          ...(this.monitor.deadLetterQueue ? { deadLetterQueue: this.monitor.deadLetterQueue } : {}),
+        }),
+      ],
     });
 
     // Wire: least privilege, each grant next to its acknowledgement.

@@ -173,6 +173,7 @@ describe('the monitor', () => {
     expect(flat(target.Arn)).toMatch(/Monitor.*\.Arn>$/);
     // No constant input: the Scheduled Event's time pins the window of a retried event.
     expect(target.Input).toBeUndefined();
+    expect(flat((target.DeadLetterConfig as Json | undefined)?.Arn)).toMatch(/DeadLetter/);
     const monitor = Object.values(service.findResources('AWS::Lambda::Function'))
       .map((f) => f.Properties as Json)
       .find((p) => flat(p.FunctionName) === `mlops-dev-${useCase.name}-monitor`);

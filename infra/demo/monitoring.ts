@@ -159,7 +159,7 @@ export async function runMonitoringDemo(options: {
       const evaluated = events.find((e) => e.type === 'ModelEvaluated');
       const registered = events.find((e) => e.type === 'ModelRegistered');
       // The nested deploy machine records the deployment under the new version, not the run.
-      const deployed = registered ? await versionEvents(target, registered.modelVersion) : [];
+      const deployed = registered ? await versionEvents(local, registered.modelVersion) : [];
       const deployment = deployed.find(
         (e) => e.type === 'DeploymentCompleted' || e.type === 'DeploymentRolledBack',
       );

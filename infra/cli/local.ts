@@ -3,8 +3,9 @@
  * fire schedules by hand.
  */
 
-import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -36,6 +37,105 @@ export function synthApp(
   });
   if (run.status !== 0) throw new Error(`cdk synth failed:\n${run.stderr || run.stdout}`);
   return { outdir, ms: performance.now() - started };
+}
+
+/**
+ * A hash of everything a synth reads: the files under cdk.json's `watch.include` folders (the CDK's
+ * own list of what the app is made of), cdk.json, tsconfig.json and package-lock.json, and the stage.
+ */
+export function synthInputsHash(stage: string): string {
+  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    watch?: { include?: string[] };
+  };
+  const folders = (config.watch?.include ?? []).map((g) => g.replace(/\/\*\*.*$/, ''));
+  const files: string[] = ['cdk.json', 'tsconfig.json', 'package-lock.json'];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(PROJECT_ROOT, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) files.push(path);
+    }
+  };
+  for (const folder of folders) if (existsSync(join(PROJECT_ROOT, folder))) walk(folder);
+  const hash = createHash('sha256').update(`stage=${stage}\n`);
+  for (const file of files.sort()) {
+    hash.update(`${file}\n`);
+    hash.update(readFileSync(join(PROJECT_ROOT, file)));
+  }
+  return hash.digest('hex');
+}
+
+/** Where a synth records the inputs it was made from, and what it wrote. */
+const SYNTH_STAMP = '.mlops-synth.json';
+
+/** A hash of a cloud assembly's manifest, templates and asset manifests (another synth changes it). */
+function outputsHash(outdir: string): string {
+  const hash = createHash('sha256');
+  const files = readdirSync(outdir)
+    .filter((f) => f === 'manifest.json' || f.endsWith('.template.json') || f.endsWith('.assets.json'))
+    .sort();
+  for (const f of files) hash.update(`${f}\n`).update(readFileSync(join(outdir, f)));
+  return hash.digest('hex');
+}
+
+/**
+ * {@link synthAppAsync}, skipped when `outdir` holds a synth of the same inputs (see
+ * {@link synthInputsHash}); `cached` says which happened.
+ */
+export async function synthAppCached(
+  stage: string,
+  outdir = join(PROJECT_ROOT, 'cdk.out'),
+  signal?: AbortSignal,
+): Promise<{ outdir: string; ms: number; cached: boolean }> {
+  const started = performance.now();
+  const hash = synthInputsHash(stage);
+  const stamp = join(outdir, SYNTH_STAMP);
+  try {
+    const seen = JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string; outputs?: string };
+    if (
+      seen.hash === hash &&
+      existsSync(join(outdir, 'manifest.json')) &&
+      seen.outputs === outputsHash(outdir)
+    ) {
+      return { outdir, ms: performance.now() - started, cached: true };
+    }
+  } catch {
+    // No stamp, or not one we wrote: synthesize.
+  }
+  rmSync(stamp, { force: true });
+  const synth = await synthAppAsync(stage, outdir, signal);
+  writeFileSync(
+    stamp,
+    JSON.stringify({ stage, hash, outputs: outputsHash(outdir), at: new Date().toISOString() }),
+  );
+  return { ...synth, ms: performance.now() - started, cached: false };
+}
+
+/** {@link synthApp} without blocking the event loop (so a progress display keeps moving). */
+export function synthAppAsync(
+  stage: string,
+  outdir = join(PROJECT_ROOT, 'cdk.out'),
+  signal?: AbortSignal,
+): Promise<{ outdir: string; ms: number }> {
+  const started = performance.now();
+  const cdk = join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
+  return new Promise((res, rej) => {
+    const child = spawn(cdk, ['synth', '--quiet', '-c', `stage=${stage}`, '-o', outdir], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal } : {}),
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+    child.on('error', rej);
+    child.on('close', (code) =>
+      code === 0
+        ? res({ outdir, ms: performance.now() - started })
+        : rej(new Error(`cdk synth failed:\n${output}`)),
+    );
+  });
 }
 
 export interface UpOptions {

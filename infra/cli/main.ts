@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { buildOpenApiDocument } from '../api/openapi.ts';
 import { loadUseCases } from '../config/use-cases.ts';
+import { registerApiCommand } from './api.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerCostCommand } from './cost.ts';
 import { registerDeploymentCommands } from './deployments.ts';
@@ -11,6 +12,7 @@ import { runCli } from './errors.ts';
 import { registerLabelCommands } from './labels.ts';
 import { registerLocalCommands } from './local.ts';
 import { registerMonitoringCommands } from './monitoring.ts';
+import { registerReportCommand } from './report.ts';
 import { registerStartCommand } from './start.ts';
 import { synthSummary } from './synth-summary.ts';
 import { registerTrainingCommands } from './training.ts';
@@ -57,10 +59,12 @@ program
 registerStartCommand(program);
 registerLabelCommands(program);
 registerTrainingCommands(program);
+registerApiCommand(program);
 registerAuditCommands(program);
 registerDeploymentCommands(program);
 registerCostCommand(program);
 registerMonitoringCommands(program);
+registerReportCommand(program);
 
 registerLocalCommands(program);
 

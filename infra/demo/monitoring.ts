@@ -31,9 +31,6 @@ export const LATE_JUNE_SLICE = (airports: readonly string[]): FlightSlice => ({
   to: new Date('2001-07-01T00:00:00Z'),
 });
 
-/** Predictions per replayed window: above the use case's minSample, small enough to be quick. */
-const WINDOW_PREDICTIONS = 300;
-
 /** One monitored window, as the demo reports it. */
 export interface MonitoredWindow {
   readonly label: string;
@@ -44,22 +41,6 @@ export interface MonitoredWindow {
   readonly realizedAuc?: number;
   readonly estimatedAuc?: number;
   readonly retraining?: string;
-}
-
-/** What the monitoring loop measured and did. */
-export interface MonitoringDemo {
-  readonly windows: readonly MonitoredWindow[];
-  /** The January replay, as served: for the serving summary. */
-  readonly january: Replay;
-  /** Prediction-log lines the monitor read for the January window. */
-  readonly januaryLogged: number;
-  readonly retraining?: {
-    readonly runId: string;
-    readonly status: string;
-    readonly champion?: string;
-    readonly passed?: boolean;
-    readonly deployment?: string;
-  };
 }
 
 /** Every ledger event of a model version (byModel index). */
@@ -98,109 +79,169 @@ function sayReport(result: MonitorResult, say: (line: string) => void): void {
   }
 }
 
-/** Runs the loop against the deployed model; `say` prints one line. */
-export async function runMonitoringDemo(options: {
+/** What the monitoring stages share. */
+export interface LoopContext {
   readonly cloud: LocalCloud;
+  /** With the local cloud's endpoints, so the monitor Lambda and the ledger are reachable. */
   readonly target: Target;
   readonly useCase: UseCase;
   readonly stage: string;
-  readonly january: FlightSlice;
   readonly say: (line: string) => void;
-}): Promise<MonitoringDemo> {
-  const { cloud, target, useCase, say } = options;
-  const api = (path: string) => `${target.apiUrl}${path}`;
-  const local: Target = {
-    ...target,
-    cloud: { endpoints: cloud.endpoints, region: cloud.assembly.placement.region },
-  };
-  const check = async (replay: Replay) => {
-    // Firehose delivers a buffer a minute; flush it now rather than wait.
-    await cloud.firehose.flush();
-    return runCheck(local, options.stage, useCase.name, {
-      from: replay.window.start,
-      to: replay.window.end,
-      requestedBy: 'npm-start-demo',
-    });
-  };
-  const windows: MonitoredWindow[] = [];
+}
 
-  const january = await replayFlights(api, useCase.name, options.january, WINDOW_PREDICTIONS);
-  say(
-    `${january.served.length} January predictions through POST /predict, features as of each flight, ${january.feedback.stored} outcomes through POST /feedback; realized AUC ${auc(
-      january.served.map((s) => s.label),
-      january.served.map((s) => s.score),
+/** The target with the local cloud's endpoints, as the monitoring stages need it. */
+export function loopContext(o: Omit<LoopContext, 'target'> & { readonly target: Target }): LoopContext {
+  return {
+    ...o,
+    target: {
+      ...o.target,
+      cloud: { endpoints: o.cloud.endpoints, region: o.cloud.assembly.placement.region },
+    },
+  };
+}
+
+/** One window of traffic: replayed through the API with its feedback, then checked by the monitor. */
+export interface ServedWindow {
+  readonly replay: Replay;
+  readonly result: MonitorResult;
+  readonly window: MonitoredWindow;
+  /** Prediction-log lines the monitor read for the window. */
+  readonly logged: number;
+}
+
+/** Replays `count` flights of `slice` with their feedback and runs the monitor on that window. */
+export async function serveAndMonitor(
+  ctx: LoopContext,
+  label: string,
+  slice: FlightSlice,
+  count: number,
+): Promise<ServedWindow> {
+  const replay = await replayFlights((path) => `${ctx.target.apiUrl}${path}`, ctx.useCase.name, slice, count);
+  ctx.say(
+    `${replay.served.length} predictions through POST /predict (${replay.concurrency} clients, features as of each flight), ${replay.feedback.stored} outcomes through POST /feedback; realized AUC ${auc(
+      replay.served.map((s) => s.label),
+      replay.served.map((s) => s.score),
     ).toFixed(4)}`,
   );
-  const calm = await check(january);
-  say(`monitor (mlops monitor ${useCase.name} --from --to), January window:`);
-  sayReport(calm, say);
-  windows.push(summarize('January (like the training week)', january, calm));
-
-  const juneSlice = JUNE_SLICE(options.january.airports);
-  const june = await replayFlights(api, useCase.name, juneSlice, WINDOW_PREDICTIONS);
-  say(`${june.served.length} mid-June predictions (2001-06-18..24), with their outcomes as feedback`);
-  const drifted = await check(june);
-  say('monitor, June window:');
-  sayReport(drifted, say);
-  windows.push(summarize('mid-June', june, drifted));
-  let retraining: MonitoringDemo['retraining'];
-  const r = drifted.retraining;
-  if (r) {
-    say(`drift → ${r.outcome}${r.runId ? ` run ${r.runId}` : ''}: ${r.reason}`);
-    if (r.runId && (r.outcome === 'started' || r.outcome === 'already-started')) {
-      say('retraining (trigger=drift), on everything labeled so far:');
-      const done = await followExecution(
-        target.sfn,
-        await executionArnOf(target, r.runId),
-        (line) => say(`  ${line.trim()}`),
-        500,
-      );
-      const events = (await runEvents(target, r.runId)).map((x) => x.event);
-      const evaluated = events.find((e) => e.type === 'ModelEvaluated');
-      const registered = events.find((e) => e.type === 'ModelRegistered');
-      // The nested deploy machine records the deployment under the new version, not the run.
-      const deployed = registered ? await versionEvents(local, registered.modelVersion) : [];
-      const deployment = deployed.find(
-        (e) => e.type === 'DeploymentCompleted' || e.type === 'DeploymentRolledBack',
-      );
-      const started = deployed.find((e) => e.type === 'DeploymentStarted');
-      if (evaluated?.type === 'ModelEvaluated') {
-        say(
-          `candidate AUC ${evaluated.metrics.auc?.toFixed(4)} against champion ${evaluated.champion?.modelVersion ?? '—'} ${evaluated.champion?.metrics.auc?.toFixed(4) ?? ''} on the same test split: gate ${evaluated.passed ? 'passed' : 'failed'}`,
-        );
-      }
-      if (started?.type === 'DeploymentStarted') {
-        say(
-          `deployment ${started.strategy.kind}${started.strategy.canaryPercent ? ` ${started.strategy.canaryPercent}%` : ''} of ${started.modelVersion} → ${deployment?.type ?? 'unknown'}`,
-        );
-      }
-      retraining = {
-        runId: r.runId,
-        status: done.status ?? 'UNKNOWN',
-        ...(evaluated?.type === 'ModelEvaluated'
-          ? {
-              passed: evaluated.passed,
-              ...(evaluated.champion ? { champion: evaluated.champion.modelVersion } : {}),
-            }
-          : {}),
-        ...(deployment ? { deployment: deployment.type } : {}),
-      };
-    }
-  }
-
-  const later = await replayFlights(api, useCase.name, LATE_JUNE_SLICE(options.january.airports), 250);
-  const held = await check(later);
-  const h = held.retraining;
-  say(
-    `late June (${later.served.length} predictions): ${held.reports.map((x) => `${x.modelVersion} ${x.event.decision}`).join(', ')}${h ? `; drift → ${h.outcome}${h.cooldown ? ` until ${h.cooldown.until}` : ''}` : ''}`,
-  );
-  windows.push(summarize('late June, inside the cooldown', later, held));
-
+  // Firehose delivers a buffer a minute; flush it now rather than wait.
+  await ctx.cloud.firehose.flush();
+  const result = await runCheck(ctx.target, ctx.stage, ctx.useCase.name, {
+    from: replay.window.start,
+    to: replay.window.end,
+    requestedBy: 'npm-start-demo',
+  });
+  ctx.say(`monitor (mlops monitor ${ctx.useCase.name} --from --to):`);
+  sayReport(result, ctx.say);
   return {
-    windows,
-    january,
-    januaryLogged:
-      calm.reports.reduce((n, x) => n + x.rows, 0) + calm.skipped.reduce((n, s) => n + s.rows, 0),
-    ...(retraining ? { retraining } : {}),
+    replay,
+    result,
+    window: summarize(label, replay, result),
+    logged: result.reports.reduce((n, x) => n + x.rows, 0) + result.skipped.reduce((n, s) => n + s.rows, 0),
   };
+}
+
+/** A run the demo followed to its end, with what the ledger says it did. */
+export interface FollowedRun {
+  readonly runId: string;
+  readonly status: string;
+  readonly error?: string;
+  readonly modelVersion?: string;
+  readonly testAuc?: number;
+  readonly champion?: string;
+  readonly championAuc?: number;
+  readonly passed?: boolean;
+  /** DeploymentCompleted or DeploymentRolledBack. */
+  readonly deployment?: string;
+  readonly strategy?: string;
+  /** The alarms a rollback named. */
+  readonly alarms?: readonly string[];
+}
+
+/** Follows a training run step by step, then reads its evaluation and deployment from the ledger. */
+export async function followRun(ctx: LoopContext, runId: string): Promise<FollowedRun> {
+  const done = await followExecution(
+    ctx.target.sfn,
+    await executionArnOf(ctx.target, runId),
+    (line) => ctx.say(`  ${line.trim()}`),
+    500,
+  );
+  const events = (await runEvents(ctx.target, runId)).map((x) => x.event);
+  const evaluated = events.find((e) => e.type === 'ModelEvaluated');
+  const registered = events.find((e) => e.type === 'ModelRegistered');
+  // The nested deploy machine records the deployment under the new version, not the run.
+  const deployed = registered ? await versionEvents(ctx.target, registered.modelVersion) : [];
+  const deployment = deployed.find(
+    (e) => e.type === 'DeploymentCompleted' || e.type === 'DeploymentRolledBack',
+  );
+  const started = deployed.find((e) => e.type === 'DeploymentStarted');
+  if (evaluated?.type === 'ModelEvaluated') {
+    ctx.say(
+      `candidate AUC ${evaluated.metrics.auc?.toFixed(4)}${evaluated.champion ? ` against champion ${evaluated.champion.modelVersion} ${evaluated.champion.metrics.auc?.toFixed(4) ?? ''} on the same test split` : ''}: gate ${evaluated.passed ? 'passed' : 'failed'}`,
+    );
+  }
+  const strategy =
+    started?.type === 'DeploymentStarted'
+      ? `${started.strategy.kind}${started.strategy.canaryPercent ? ` ${started.strategy.canaryPercent}%` : ''}`
+      : undefined;
+  const alarms = deployment?.type === 'DeploymentRolledBack' ? (deployment.alarms ?? []) : undefined;
+  if (strategy) {
+    ctx.say(
+      `deployment ${strategy} of ${registered?.modelVersion} → ${deployment?.type ?? 'unknown'}${alarms?.length ? ` (alarm: ${alarms.join(', ')})` : ''}`,
+    );
+  }
+  return {
+    runId,
+    status: done.status ?? 'UNKNOWN',
+    ...(done.error ? { error: done.error } : {}),
+    ...(registered ? { modelVersion: registered.modelVersion } : {}),
+    ...(evaluated?.type === 'ModelEvaluated'
+      ? {
+          passed: evaluated.passed,
+          ...(evaluated.metrics.auc === undefined ? {} : { testAuc: evaluated.metrics.auc }),
+          ...(evaluated.champion
+            ? {
+                champion: evaluated.champion.modelVersion,
+                ...(evaluated.champion.metrics.auc === undefined
+                  ? {}
+                  : { championAuc: evaluated.champion.metrics.auc }),
+              }
+            : {}),
+        }
+      : {}),
+    ...(deployment ? { deployment: deployment.type } : {}),
+    ...(strategy ? { strategy } : {}),
+    ...(alarms ? { alarms } : {}),
+  };
+}
+
+/** Mid-June: drift, and the retraining it started, followed to its deployment. */
+export async function juneDrift(
+  ctx: LoopContext,
+  airports: readonly string[],
+  count: number,
+): Promise<{ served: ServedWindow; retraining?: FollowedRun }> {
+  const served = await serveAndMonitor(ctx, 'mid-June', JUNE_SLICE(airports), count);
+  const r = served.result.retraining;
+  if (!r) return { served };
+  ctx.say(`drift → ${r.outcome}${r.runId ? ` run ${r.runId}` : ''}: ${r.reason}`);
+  if (!r.runId || (r.outcome !== 'started' && r.outcome !== 'already-started')) return { served };
+  ctx.say('retraining (trigger=drift), on everything labeled so far:');
+  return { served, retraining: await followRun(ctx, r.runId) };
+}
+
+/** Late June, served by whatever the retraining deployed: a drift here is held by the cooldown. */
+export async function lateJune(
+  ctx: LoopContext,
+  airports: readonly string[],
+  count: number,
+): Promise<ServedWindow> {
+  const served = await serveAndMonitor(
+    ctx,
+    'late June, inside the cooldown',
+    LATE_JUNE_SLICE(airports),
+    count,
+  );
+  const h = served.result.retraining;
+  if (h) ctx.say(`drift → ${h.outcome}${h.cooldown ? ` until ${h.cooldown.until}` : ''}`);
+  return served;
 }

@@ -40,6 +40,13 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** At most `count` items taken evenly over `items`, in order (all of them without `count`). */
+export function evenly<T>(items: readonly T[], count?: number): T[] {
+  if (count === undefined || count >= items.length) return [...items];
+  const step = items.length / Math.max(1, count);
+  return Array.from({ length: count }, (_, i) => items[Math.floor(i * step)] as T);
+}
+
 /** Names of the cloud's resources by logical-ID prefix. */
 export function resourceNames(cloud: LocalCloud) {
   const bucket = (prefix: string) =>
@@ -66,7 +73,11 @@ export async function seedFlights(
   cloud: LocalCloud,
   slice: FlightSlice,
   via: 'bulk' | 'direct',
-  options: { readonly labels?: boolean } = {},
+  options: {
+    readonly labels?: boolean;
+    /** Label only this many flights, taken evenly over the slice (features still come from all). */
+    readonly labelled?: number;
+  } = {},
 ): Promise<SeedReport> {
   const useCase = UseCaseSchema.parse(demoUseCase);
   const names = resourceNames(cloud);
@@ -118,7 +129,7 @@ export async function seedFlights(
     }
     const report = { flights: flights.length, featureRecords: features.length, ...summary };
     if (options.labels === false) return { ...report, labels: { accepted: 0, rejected: 0, duplicates: 0 } };
-    const labels = flights.map(flightLabel);
+    const labels = evenly(flights, options.labelled).map(flightLabel);
     const contract = labelContract(useCase);
     let labelSummary: SeedReport['labels'];
     if (via === 'bulk') {

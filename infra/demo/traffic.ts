@@ -5,6 +5,7 @@
  * later each flight's real outcome as feedback quoting the requestId. What the monitor then sees
  * is that period's traffic, feature for feature.
  */
+import pMap from 'p-map';
 import { signedFetch } from '../local/sigv4.ts';
 import {
   type AirportDelayRecord,
@@ -32,6 +33,8 @@ export interface Replay {
   readonly failures: number;
   /** Milliseconds per prediction, client side. */
   readonly latenciesMs: readonly number[];
+  /** Clients that sent predictions side by side. */
+  readonly concurrency: number;
   readonly feedback: { readonly stored: number; readonly failures: number };
 }
 
@@ -49,78 +52,98 @@ export async function sampleFlights(
 /**
  * Replays `count` flights of `slice` through `POST /predict/<useCase>`, with each airport's
  * features as of the flight, then sends every answered flight's outcome to `POST /feedback`.
+ * Each origin airport's flights go out in time order from one client (its feature writes must
+ * precede its predictions); `concurrency` clients run side by side, as live traffic would, and
+ * feedback goes out as many at a time. More clients than cores only queues in the local Lambda.
  */
 export async function replayFlights(
   api: (path: string) => string,
   useCase: string,
   slice: FlightSlice,
   count: number,
+  options: { readonly concurrency?: number } = {},
 ): Promise<Replay> {
+  const concurrency = options.concurrency ?? 3;
   const { all, sample } = await sampleFlights(slice, count);
   async function* replay() {
     yield* all;
   }
   const records: AirportDelayRecord[] = [];
   for await (const r of airportDelayRecords(replay())) records.push(r);
+  // Each flight with the airport's record as of its departure (none before its first window closes).
   let next = 0;
   const asOf = new Map<string, AirportDelayRecord>();
-  const written = new Map<string, AirportDelayRecord>();
-  const served: ServedFlight[] = [];
-  const latenciesMs: number[] = [];
-  let failures = 0;
-  const start = new Date().toISOString();
+  const byAirport = new Map<string, { flight: Flight; airport: AirportDelayRecord }[]>();
   for (const f of sample) {
     while (next < records.length && Date.parse(records[next]?.eventTime ?? '') <= f.time) {
       const r = records[next++];
       if (r) asOf.set(r.entityId, r);
     }
     const airport = asOf.get(f.origin);
-    // Before its airport's first 2-hour window closes there is no feature value to serve with.
     if (!airport) continue;
-    if (written.get(f.origin) !== airport) {
-      const res = await signedFetch(api(`/features/airport-delays/${f.origin}`), 'PUT', {
-        eventTime: new Date().toISOString(),
-        values: airport.values,
-      });
-      if (res.status !== 200) throw new Error(`PUT /features/airport-delays/${f.origin}: ${res.status}`);
-      written.set(f.origin, airport);
-    }
-    const { entities, request, label } = flightLabel(f);
-    const t0 = performance.now();
-    const res = await signedFetch(api(`/predict/${useCase}`), 'POST', { entities, request });
-    latenciesMs.push(performance.now() - t0);
-    const body = (await res.json()) as { requestId?: string; score?: number; modelVersion?: string };
-    if (res.status !== 200 || !body.requestId) {
-      failures++;
-      continue;
-    }
-    served.push({
-      requestId: body.requestId,
-      score: Number(body.score),
-      modelVersion: String(body.modelVersion),
-      label,
-    });
+    byAirport.set(f.origin, [...(byAirport.get(f.origin) ?? []), { flight: f, airport }]);
   }
+  const served: ServedFlight[] = [];
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  const start = new Date().toISOString();
+  await pMap(
+    [...byAirport.entries()],
+    async ([origin, flights]) => {
+      let written: AirportDelayRecord | undefined;
+      for (const { flight, airport } of flights) {
+        if (written !== airport) {
+          const res = await signedFetch(api(`/features/airport-delays/${origin}`), 'PUT', {
+            eventTime: new Date().toISOString(),
+            values: airport.values,
+          });
+          if (res.status !== 200) throw new Error(`PUT /features/airport-delays/${origin}: ${res.status}`);
+          written = airport;
+        }
+        const { entities, request, label } = flightLabel(flight);
+        const t0 = performance.now();
+        const res = await signedFetch(api(`/predict/${useCase}`), 'POST', { entities, request });
+        latenciesMs.push(performance.now() - t0);
+        const body = (await res.json()) as { requestId?: string; score?: number; modelVersion?: string };
+        if (res.status !== 200 || !body.requestId) {
+          failures++;
+          continue;
+        }
+        served.push({
+          requestId: body.requestId,
+          score: Number(body.score),
+          modelVersion: String(body.modelVersion),
+          label,
+        });
+      }
+    },
+    { concurrency },
+  );
   const end = new Date(Date.now() + 1).toISOString();
   // The outcomes arrive later, through the documented feedback path.
   const observedAt = new Date().toISOString();
   let stored = 0;
   let feedbackFailures = 0;
-  for (const s of served) {
-    const res = await signedFetch(api(`/feedback/${useCase}`), 'POST', {
-      requestId: s.requestId,
-      label: s.label,
-      observedAt,
-    });
-    const body = (await res.json()) as { outcome?: string };
-    if (res.status === 200 && body.outcome === 'written') stored++;
-    else feedbackFailures++;
-  }
+  await pMap(
+    served,
+    async (s) => {
+      const res = await signedFetch(api(`/feedback/${useCase}`), 'POST', {
+        requestId: s.requestId,
+        label: s.label,
+        observedAt,
+      });
+      const body = (await res.json()) as { outcome?: string };
+      if (res.status === 200 && body.outcome === 'written') stored++;
+      else feedbackFailures++;
+    },
+    { concurrency },
+  );
   return {
     window: { start, end },
     served,
     failures,
     latenciesMs,
+    concurrency: Math.min(concurrency, byAirport.size),
     feedback: { stored, failures: feedbackFailures },
   };
 }

@@ -12,7 +12,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { modelFeatures, type UseCase } from '../config/use-case.ts';
-import { binShares } from '../features/stats.ts';
 import { labelContract } from '../labels/schema.ts';
 import { type LedgerWriter, recordedEvent } from '../ledger/append.ts';
 import type { MonitoringReport } from '../ledger/events.ts';
@@ -21,7 +20,7 @@ import { putObject, s3Uri } from '../s3.ts';
 import { appendForWindow } from './ledger.ts';
 import { type LogReadCounts, readFeedbackLabels, readPredictionLog, type TimeWindow } from './log-reader.ts';
 import { loadVersionReference, ReferenceNotFoundError, type VersionReference } from './reference.ts';
-import { monitoringReportEvent, type VersionReport, versionReport } from './report.ts';
+import { monitoringReportEvent, reportDistributions, type VersionReport, versionReport } from './report.ts';
 import { type RetrainingOutcome, respondToDrift } from './retraining.ts';
 import { VersionWindow } from './window.ts';
 
@@ -86,35 +85,6 @@ export interface MonitorResult {
   readonly retraining?: RetrainingOutcome;
 }
 
-/** The distributions behind a report, for people and the HTML report: not in the ledger. */
-function distributions(useCase: UseCase, reference: VersionReference, window: VersionWindow) {
-  const contents = window.contents();
-  const out: Record<string, unknown> = {};
-  for (const f of modelFeatures(useCase)) {
-    const base = reference.baseline[f.name];
-    const current = contents.features[f.name];
-    if (!base || !current) continue;
-    if (base.kind === 'numeric' && current.kind === 'numeric') {
-      out[f.name] = {
-        edges: base.histogram.edges,
-        reference: base.histogram.shares,
-        current: binShares(Array.from(current.sample), base.histogram.edges),
-      };
-    } else if (base.kind === 'categorical' && current.kind === 'categorical') {
-      out[f.name] = { reference: base.frequencies, current: current.counts };
-    }
-  }
-  if (reference.prediction?.scores.kind === 'numeric') {
-    const edges = reference.prediction.scores.histogram.edges;
-    out.score = {
-      edges,
-      reference: reference.prediction.scores.histogram.shares,
-      current: binShares(Array.from(contents.scores), edges),
-    };
-  }
-  return out;
-}
-
 /** Runs one check. */
 export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   const now = (o.now ?? (() => new Date()))();
@@ -167,7 +137,8 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
 
   const reports: MonitorResult['reports'][number][] = [];
   for (const [modelVersion, v] of versions) {
-    const report = versionReport(useCase, modelVersion, window, v.window.contents(), v.reference);
+    const contents = v.window.contents();
+    const report = versionReport(useCase, modelVersion, window, contents, v.reference);
     const key = monitoringReportKey(useCase.name, window, modelVersion);
     const reportUri = s3Uri(o.predictionLogBucket, key);
     const event = monitoringReportEvent(report, {
@@ -189,7 +160,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
         JSON.stringify({
           ...report,
           log: counts,
-          distributions: distributions(useCase, v.reference, v.window),
+          distributions: reportDistributions(useCase, v.reference, contents),
         }),
         'application/json',
       );

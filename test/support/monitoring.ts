@@ -102,22 +102,31 @@ export interface TrainedVersion {
   readonly trainRows?: number;
   /** @default 1000 */
   readonly testRows?: number;
+  /**
+   * When Register recorded the version (BuildDataset recorded its dataset an hour before).
+   * @default '2026-05-01T01:00:00.000Z'
+   */
+  readonly registeredAt?: string;
 }
 
 /**
- * Records a trained version: its training split's baseline in the dataset manifest, its test
- * split's scores and labels as the run's monitoring reference, and DatasetBuilt and
- * ModelRegistered in the ledger, as BuildDataset, Evaluate and Register write them.
+ * Stores what a trained version leaves in S3: its training split's baseline in the dataset
+ * manifest and its test split's scores and labels as the run's monitoring reference, as
+ * BuildDataset and Evaluate write them; returns its DatasetBuilt and ModelRegistered events,
+ * for the caller to record (with the run's other events in between, when it wants them).
  */
-export async function registerTrainedVersion(
+export async function storeTrainedVersion(
   ctx: {
     readonly s3: S3Client;
-    readonly ledger: LedgerWriter;
     readonly bucket: string;
     readonly useCase: UseCase;
   },
   v: TrainedVersion,
-): Promise<{ readonly datasetHash: string }> {
+): Promise<{
+  readonly datasetHash: string;
+  readonly built: DatasetBuilt;
+  readonly registered: ModelRegistered;
+}> {
   const { useCase } = ctx;
   const datasetHash = sha256Hex(`dataset/${v.runId}/${v.seed}`);
   const snapshot = `snapshots/${useCase.name}/${datasetHash}/`;
@@ -155,31 +164,50 @@ export async function registerTrainedVersion(
     ),
     'application/json',
   );
+  const registeredAt = Date.parse(v.registeredAt ?? '2026-05-01T01:00:00.000Z');
+  const builtAt = new Date(registeredAt - 3_600_000).toISOString();
   const built: DatasetBuilt = {
     type: 'DatasetBuilt',
     eventId: `dataset/${v.runId}`,
     actor: 'BuildDataset',
-    time: '2026-05-01T00:00:00.000Z',
+    time: builtAt,
     useCase: useCase.name,
     datasetHash,
     // As BuildDataset records it: the snapshot only; its manifest sits next to it.
     objects: [snapshotData],
     featureDefinitionsHash: sha256Hex('feature-definitions'),
     rowCount: train.length + test.length,
-    cutoff: '2026-05-01T00:00:00.000Z',
+    cutoff: builtAt,
     runId: v.runId,
   };
   const registered: ModelRegistered = {
     type: 'ModelRegistered',
     eventId: `register/${v.modelVersion}`,
     actor: 'Register',
-    time: '2026-05-01T01:00:00.000Z',
+    time: new Date(registeredAt).toISOString(),
     useCase: useCase.name,
     modelVersion: v.modelVersion,
     runId: v.runId,
     datasetHash,
     artifactUri: `s3://${ctx.bucket}/runs/${v.runId}/model.tar.gz`,
   };
+  return { datasetHash, built, registered };
+}
+
+/**
+ * Records a trained version: what {@link storeTrainedVersion} stores, and its DatasetBuilt and
+ * ModelRegistered in the ledger, as BuildDataset, Evaluate and Register write them.
+ */
+export async function registerTrainedVersion(
+  ctx: {
+    readonly s3: S3Client;
+    readonly ledger: LedgerWriter;
+    readonly bucket: string;
+    readonly useCase: UseCase;
+  },
+  v: TrainedVersion,
+): Promise<{ readonly datasetHash: string }> {
+  const { datasetHash, built, registered } = await storeTrainedVersion(ctx, v);
   await appendEvent(ctx.ledger, built);
   await appendEvent(ctx.ledger, registered);
   return { datasetHash };

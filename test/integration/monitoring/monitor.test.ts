@@ -253,6 +253,12 @@ describe('a window of traffic from the training distribution', () => {
       reference: { runId: 'flight-delay-run-1', datasetHash: s.v1.datasetHash },
     });
     expect(Object.keys(full.distributions).sort()).toEqual([...ALL_FEATURES, 'score'].sort());
+    // Both samples on common bins, to draw them: every value of the window's sample in one bin.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(full.distributions.distance.bins.current)).toBe(1500);
+    expect(sum(full.distributions.distance.bins.reference)).toBe(2000);
+    expect(full.distributions.hour.bins.edges).toHaveLength(full.distributions.hour.bins.current.length + 1);
+    expect(sum(Object.values(full.distributions.origin.current))).toBe(1500);
   });
 
   it('records no drift and starts no retraining', async () => {

@@ -85,14 +85,20 @@ export async function writeRecords(
   if (records.length === 0) return [];
   const ingestedAt = new Date((ctx.now ?? Date.now)()).toISOString();
   const { replayed } = await appendOffline(ctx.offline, records, ingestedAt);
-  // Two records of one entity at the same eventTime in one request: the training join keeps the
-  // smaller record ID (same ingestedAt), so the online store must keep that one too, not
-  // whichever parallel write lands first.
-  const winners = new Map<string, string>();
+  // Only each entity's newest record of the request can end up online, so only it is written:
+  // the others are stale already (a batch of one entity's history costs one write, not one per
+  // record). Two records of one entity at the same eventTime: the training join keeps the smaller
+  // record ID (same ingestedAt), so the online store keeps that one too.
+  const winners = new Map<string, FeatureRecord>();
   for (const r of records) {
-    const key = `${r.entityId}\u0000${r.eventTime}`;
-    const current = winners.get(key);
-    if (current === undefined || r.recordId < current) winners.set(key, r.recordId);
+    const current = winners.get(r.entityId);
+    if (
+      current === undefined ||
+      r.eventTime > current.eventTime ||
+      (r.eventTime === current.eventTime && r.recordId < current.recordId)
+    ) {
+      winners.set(r.entityId, r);
+    }
   }
   const results: RecordResult[] = [];
   // Bounded parallelism: DynamoDB handles it, Lambda memory and sockets stay small.
@@ -100,12 +106,12 @@ export async function writeRecords(
     const slice = records.slice(i, i + 16);
     const written = await Promise.all(
       slice.map(async (r) => {
-        if (winners.get(`${r.entityId}\u0000${r.eventTime}`) !== r.recordId) {
+        if (winners.get(r.entityId) !== r) {
           return {
             entityId: r.entityId,
             eventTime: r.eventTime,
             recordId: r.recordId,
-            outcome: 'stale' as const,
+            outcome: replayed.has(r.recordId) ? ('duplicate' as const) : ('stale' as const),
           };
         }
         // The online write still runs for a replay: it repairs a request that failed after the

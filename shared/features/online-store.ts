@@ -10,7 +10,7 @@ import type { FeatureRecord, FeatureValue } from './records.ts';
 export type OnlineWriteOutcome =
   /** It is now the latest value. */
   | 'updated'
-  /** A newer (or equally recent) value was already stored and was kept. */
+  /** A newer (or equally recent) value was already stored, or came in the same request, and was kept. */
   | 'stale'
   /** The very same record was already the latest value. */
   | 'duplicate';

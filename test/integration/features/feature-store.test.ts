@@ -90,6 +90,46 @@ describe('online store', () => {
     expect(offline).toContain('2001-01-09T09:00:00.000Z');
   });
 
+  it("writes only each entity's newest record of a request online, and keeps every record offline", async () => {
+    // Count the online writes on a client of our own, through the SDK's middleware stack.
+    const client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: emu.dynamodb.endpoint,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    let puts = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        puts++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const history = ['09', '10', '11', '12'].flatMap((h) => [
+      rec('BOS', `2001-01-09T${h}:00:00Z`, Number(h) / 100),
+      rec('SFO', `2001-01-09T${h}:15:00Z`, Number(h) / 50),
+    ]);
+    const { accepted, rejected } = validateRecords(group, history, ctx().now);
+    expect(rejected).toEqual([]);
+    const results = await writeRecords({ ...ctx(), online: { client, tableName: table } }, group, accepted);
+    client.destroy();
+    expect(puts).toBe(2);
+    const updated = results.filter((r) => r.outcome === 'updated').map((r) => `${r.entityId} ${r.eventTime}`);
+    expect(updated.sort()).toEqual(['BOS 2001-01-09T12:00:00.000Z', 'SFO 2001-01-09T12:15:00.000Z']);
+    expect(results.filter((r) => r.outcome === 'stale')).toHaveLength(6);
+    const at = Date.parse('2001-01-09T13:00:00Z');
+    expect(await getLatest(ctx().online, 'airport-delays', 'SFO', group.ttlSeconds, at)).toMatchObject({
+      values: { delayRate2h: 0.24 },
+    });
+    const offline = (await snapshotOfStores()).objects.map(([, body]) => body).join('');
+    for (const r of history)
+      expect(offline).toContain(
+        `"entityId":"${r.entityId}","eventTime":"${r.eventTime.replace('Z', '.000Z')}"`,
+      );
+  });
+
   it('reports a value past its TTL as missing, with DynamoDB TTL set for physical removal', async () => {
     await ingest([rec('ORD', '2001-01-09T10:00:00Z', 0.2)]);
     const ttl = group.ttlSeconds;

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -118,6 +119,24 @@ export async function downloadToFile(
 }
 
 /**
+ * Streams an object line by line (one version, when given) to `onLine` and returns the sha256 of
+ * its bytes, so a reader can check what it read against a recorded hash without a second pass.
+ */
+export async function forEachLine(
+  s3: S3Client,
+  loc: S3Location,
+  onLine: (line: string) => void,
+  versionId?: string,
+): Promise<string> {
+  const hash = createHash('sha256');
+  const body = await bodyStream(s3, loc, versionId);
+  body.on('data', (chunk: Buffer) => hash.update(chunk));
+  const lines = createInterface({ input: body, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) onLine(line);
+  return hash.digest('hex');
+}
+
+/**
  * sha256 of the files inside a (gzipped) tar archive: the sorted `path NUL sha256(content)` lines,
  * so two archives of the same files hash alike whatever their timestamps, owners or order. A
  * model.tar.gz from two identical trainings differs in tar metadata, never in this hash.
@@ -144,6 +163,35 @@ export async function archiveContentSha256(s3: S3Client, loc: S3Location): Promi
   await pipeline(await bodyStream(s3, loc), parser);
   const lines = await Promise.all(files.map(async (f) => `${f.path}\0${await f.hash}\n`));
   return createHash('sha256').update(lines.sort().join('')).digest('hex');
+}
+
+/**
+ * The bytes of one file of a (gzipped) tar archive object, read in one pass without unpacking the
+ * rest (`./` prefixes ignored); undefined when the archive has no such file.
+ */
+export async function readArchiveEntry(
+  s3: S3Client,
+  loc: S3Location,
+  path: string,
+): Promise<Buffer | undefined> {
+  const wanted = path.replace(/^\.\//, '');
+  let found: Promise<Buffer> | undefined;
+  const parser = new TarParser({
+    onReadEntry: (entry) => {
+      if (entry.type !== 'File' || found || entry.path.replace(/^\.\//, '') !== wanted) {
+        entry.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      found = new Promise<Buffer>((resolve, reject) => {
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+        entry.on('end', () => resolve(Buffer.concat(chunks)));
+        entry.on('error', reject);
+      });
+    },
+  });
+  await pipeline(await bodyStream(s3, loc), parser);
+  return found;
 }
 
 /** Extracts a gzipped tarball object (a model.tar.gz) into `dir`. */

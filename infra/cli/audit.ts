@@ -93,6 +93,10 @@ export function registerAuditCommands(program: Command): Command {
           ...p.deployments.map((d) => `  deploy    ${d.type} ${d.endpointName} (${ref(d)})`),
           ...p.rollbacks.map((r) => `  rollback  ${r.endpointName}: ${r.reason} (${ref(r)})`),
           ...p.incidents.map((i) => `  incident  ${i.incidentId} ${i.severity}: ${i.summary} (${ref(i)})`),
+          ...p.edgeExports.map(
+            (x) =>
+              `  edge      ${x.passed ? `exported s3://${x.model?.bucket}/${x.model?.key}` : 'refused'}: ${x.reason} (${ref(x)})`,
+          ),
           ...p.gaps.map((g) => `  MISSING   ${g}`),
         ].join('\n'),
       );

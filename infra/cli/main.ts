@@ -65,6 +65,7 @@ registerDeploymentCommands(program);
 registerCostCommand(program);
 registerMonitoringCommands(program);
 registerReportCommand(program);
+(await import('./edge.ts')).registerEdgeCommands(program);
 
 registerLocalCommands(program);
 

@@ -6,6 +6,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { BundleExtra } from '../../shared/pipeline/steps.ts';
+import { bundleExtraOptions } from './bundle-extras.ts';
 import { throwIfProblems } from './errors.ts';
 
 export interface MlopsFunctionProps {
@@ -52,6 +54,11 @@ export interface MlopsFunctionProps {
    * @default - none: the account's unreserved pool
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * What the bundle carries besides esbuild's output (a native addon and its files).
+   * @default - nothing: the bundle alone (the AWS SDK comes from the runtime)
+   */
+  readonly bundle?: BundleExtra;
 }
 
 /**
@@ -137,6 +144,7 @@ export class MlopsFunction extends Construct {
         target: 'node22',
         format: nodejs.OutputFormat.CJS,
         logLevel: nodejs.LogLevel.ERROR,
+        ...(props.bundle ? bundleExtraOptions(props.bundle) : {}),
       },
     });
     Validations.of(role).acknowledge(

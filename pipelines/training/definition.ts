@@ -8,7 +8,8 @@
  * KeepInput → [prepare rows: BuildDataset → ValidateData → Train → CreateCandidateModel →
  * FindChampion → BatchTransform → Evaluate] → Gate ─fail→ RecordGateFailure → RejectedByGate
  *   └pass→ [promote rows: Register] → [Approval → RecordApproval → IsApproved] → ReadyToDeploy →
- *          [deploy rows] → (deployment seam) → RecordSuccess → TrainingSucceeded
+ *          [ExportEdge, when the use case sets edge] → [deploy rows] → (deployment seam) →
+ *          RecordSuccess → TrainingSucceeded
  * Every Task (and the Parallel) catches into Catch<Step> → RecordFailure → NotifyFailure → Failed.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -23,16 +24,19 @@ import { throwIfProblems } from '../../infra/constructs/errors.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { APPROVAL_TTL_SECONDS } from '../../shared/pipeline/approval.ts';
 import {
+  type ByLambdaStep,
   isLambdaStep,
-  type LambdaStepKey,
   PIPELINE_STEPS,
+  type RequiredLambdaStepKey,
   STEP_NAMES,
   STEP_ROWS,
   type StepSegment,
   statePath,
+  stepEnabled,
   type TaskStepKey,
 } from '../../shared/pipeline/steps.ts';
 import { approvalStep } from './approval.ts';
+import { ExportEdgeStep } from './export-edge.ts';
 import { FailurePath } from './failure.ts';
 import { gateStep } from './gate.ts';
 import { lambdaStep } from './lambda-step.ts';
@@ -43,8 +47,8 @@ import {
   trainStep,
 } from './sagemaker-steps.ts';
 
-/** The Lambda functions of the step table's Lambda rows, by row key. */
-export type TrainingStepFunctions = Readonly<Record<LambdaStepKey, lambda.IFunction>>;
+/** The Lambda functions of the step table's Lambda rows, by row key (an optional row's when it is on). */
+export type TrainingStepFunctions = ByLambdaStep<lambda.IFunction>;
 
 /** A chainable fragment with one way out. */
 type Fragment = sfn.IChainable & sfn.INextable;
@@ -139,6 +143,9 @@ export class TrainingDefinition extends Construct {
       if (row.segment !== undefined && row.state === undefined) {
         problems.push(`step ${key} is chained in ${row.segment} but has no state name`);
       }
+      if (isLambdaStep(row) && stepEnabled(row, props.useCase) && !(key in props.functions)) {
+        problems.push(`step ${key} is on for use case ${props.useCase.name} but has no function`);
+      }
     }
     throwIfProblems(this, problems);
 
@@ -158,11 +165,11 @@ export class TrainingDefinition extends Construct {
       failure,
     };
     const stepsIn = (segment: StepSegment): Fragment[] =>
-      STEP_ROWS.filter(([, row]) => row.segment === segment).map(([key, row]) =>
+      STEP_ROWS.filter(([, row]) => row.segment === segment && stepEnabled(row, useCase)).map(([key, row]) =>
         isLambdaStep(row)
           ? lambdaStep(this, {
               stateName: row.state ?? key,
-              fn: fns[key as LambdaStepKey],
+              fn: fns[key as RequiredLambdaStepKey],
               resultPath: row.result === undefined ? sfn.JsonPath.DISCARD : statePath(row.result as never),
               comment: row.comment,
               failure,
@@ -220,7 +227,13 @@ export class TrainingDefinition extends Construct {
       steps: PIPELINE_STEPS,
       functions: fns,
     });
-    readyToDeploy.next(chainThrough([...stepsIn('deploy'), ...(seam ? [seam] : [])], recordSuccess));
+    const exportEdge =
+      stepEnabled(PIPELINE_STEPS.exportEdge, useCase) && fns.exportEdge
+        ? [new ExportEdgeStep(this, 'EdgeExport', { fn: fns.exportEdge })]
+        : [];
+    readyToDeploy.next(
+      chainThrough([...exportEdge, ...stepsIn('deploy'), ...(seam ? [seam] : [])], recordSuccess),
+    );
 
     const afterPromote = props.stage.requireApproval
       ? approvalStep(this, {

@@ -271,6 +271,27 @@ export const FeedbackSchema = z.strictObject({
   windowDays: z.number().int().min(1).max(365).default(30),
 });
 
+/**
+ * Edge export (issue 17): each registered model version of the use case is also written as one
+ * self-contained ONNX file (raw named features in, score out), published only when onnxruntime
+ * scores the run's test split like the batch transform did. Needs the built-in XGBoost algorithm.
+ */
+export const EdgeSchema = z.strictObject({
+  /** The edge file format; ONNX (opsets ai.onnx 17 and ai.onnx.ml 3) is the only one. */
+  format: z.literal('onnx'),
+  /**
+   * Largest allowed |ONNX score - batch transform score| on any test row.
+   * @default 1e-6
+   */
+  maxAbsDelta: z.number().min(0).max(0.1).default(1e-6),
+  /**
+   * Largest allowed share of test rows whose label (score >= gates.threshold) differs.
+   * @default 0
+   */
+  maxFlipShare: z.number().min(0).max(1).default(0),
+});
+export type EdgeConfig = z.output<typeof EdgeSchema>;
+
 /** The use case's fields, before the checks across them. */
 const UseCaseObjectSchema = z.strictObject({
   name: ResourceNameSchema,
@@ -290,6 +311,11 @@ const UseCaseObjectSchema = z.strictObject({
   deployment: DeploymentSchema,
   monitoring: MonitoringSchema,
   feedback: FeedbackSchema.prefault({}),
+  /**
+   * Export every registered model version for scoring outside SageMaker, behind a parity gate.
+   * @default - no edge export
+   */
+  edge: EdgeSchema.optional(),
   /** An optional EventBridge schedule for periodic retraining. */
   trainingSchedule: z
     .string()
@@ -359,6 +385,14 @@ export const UseCaseSchema = UseCaseObjectSchema.superRefine((uc, ctx) => {
     });
   }
   checkDriftOverrides(uc, ctx);
+  if (uc.edge && uc.model.algorithm.kind !== 'xgboost') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['edge'],
+      input: uc.edge,
+      message: `needs model.algorithm.kind 'xgboost' (the exporter reads XGBoost models), got '${uc.model.algorithm.kind}'; remove edge or use the built-in XGBoost`,
+    });
+  }
 });
 
 /** Largest Jensen-Shannon distance with the natural logarithm: sqrt(ln 2). */

@@ -317,6 +317,91 @@ export const IncidentOpenedSchema = z.strictObject({
 });
 export type IncidentOpened = z.infer<typeof IncidentOpenedSchema>;
 
+/**
+ * The parity gate of an edge export as decided: the ONNX file's scores of the run's test split
+ * against the batch transform's (shared/models/onnx-parity.ts computes it; the ledger keeps its
+ * own copy of the shape, so an exporter change cannot silently change what was recorded).
+ */
+export const EdgeParitySchema = z.strictObject({
+  passed: z.boolean(),
+  /** The verdict in one sentence, with the figures. */
+  reason: z.string().min(1).max(2000),
+  rows: z.number().int().min(0),
+  /** Largest |ONNX score - batch transform score| over the rows. */
+  maxAbsDelta: FiniteSchema.pipe(z.number().min(0)),
+  /** Rows where exactly one of the two scores is NaN. */
+  nanMismatches: z.number().int().min(0),
+  /** Row of the largest |Δ| (-1 when there were no rows). */
+  worstRow: z.number().int().min(-1),
+  /** Rows whose label (score >= threshold) differs. */
+  flips: z.number().int().min(0),
+  flipShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  /** The use case's decision threshold. */
+  threshold: FiniteSchema,
+  /** The use case's limits (`edge.maxAbsDelta`, `edge.maxFlipShare`). */
+  limits: z.strictObject({
+    maxAbsDelta: FiniteSchema.pipe(z.number().min(0)),
+    maxFlipShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  }),
+});
+export type EdgeParity = z.infer<typeof EdgeParitySchema>;
+
+const EdgeTensorSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  type: z.enum(['float32', 'string', 'bool', 'int64', 'float64']),
+  shape: z.array(z.union([z.number().int().min(0), z.string().min(1).max(64)])),
+});
+
+/** What an edge model file is, from its manifest: hash, size, operator sets, inputs and output. */
+export const EdgeModelFileSchema = z.strictObject({
+  format: z.literal('onnx'),
+  sha256: Sha256Schema,
+  bytes: z.number().int().positive(),
+  irVersion: z.number().int().positive(),
+  opsets: z.array(z.strictObject({ domain: z.string().min(1), version: z.number().int().positive() })).min(1),
+  /** One input per feature, by name: float32 for numbers and booleans, string for categoricals. */
+  inputs: z.array(EdgeTensorSchema).min(1),
+  output: EdgeTensorSchema,
+  /** sha256 of the XGBoost model file (inside the model archive) the file was exported from. */
+  sourceModelSha256: Sha256Schema,
+});
+export type EdgeModelFile = z.infer<typeof EdgeModelFileSchema>;
+
+/** A model version exported for the edge: the file passed its parity gate and was published. */
+export const EdgeModelExportedSchema = z.strictObject({
+  ...base,
+  type: z.literal('EdgeModelExported'),
+  modelVersion: IdSchema,
+  runId: IdSchema,
+  datasetHash: Sha256Schema,
+  /** The model archive (model.tar.gz) the export read. */
+  sourceModelUri: z.string().min(1).max(1024),
+  model: EdgeModelFileSchema,
+  parity: EdgeParitySchema.refine((p) => p.passed, 'an exported model passed its parity gate'),
+  /** The published objects (`edge/<useCase>/<version>/model.onnx` and `manifest.json`). */
+  objects: z.strictObject({ model: S3ObjectVersionSchema, manifest: S3ObjectVersionSchema }),
+});
+export type EdgeModelExported = z.infer<typeof EdgeModelExportedSchema>;
+
+/**
+ * An edge export that published nothing: the parity gate failed (its figures in `parity`), or the
+ * model could not be exported at all (`reason` says why). The cloud deployment is not affected.
+ */
+export const EdgeExportFailedSchema = z.strictObject({
+  ...base,
+  type: z.literal('EdgeExportFailed'),
+  modelVersion: IdSchema,
+  runId: IdSchema,
+  datasetHash: Sha256Schema.optional(),
+  sourceModelUri: z.string().min(1).max(1024).optional(),
+  reason: z.string().min(1).max(2000),
+  /** The refused file's sha256 and size, when one was built. */
+  file: z.strictObject({ sha256: Sha256Schema, bytes: z.number().int().positive() }).optional(),
+  /** The gate's figures, when it ran. */
+  parity: EdgeParitySchema.optional(),
+});
+export type EdgeExportFailed = z.infer<typeof EdgeExportFailedSchema>;
+
 /** Any ledger event, discriminated by `type`. */
 export const LedgerEventSchema = z.discriminatedUnion('type', [
   DatasetBuiltSchema,
@@ -326,6 +411,8 @@ export const LedgerEventSchema = z.discriminatedUnion('type', [
   ModelEvaluatedSchema,
   ModelRegisteredSchema,
   ApprovalRecordedSchema,
+  EdgeModelExportedSchema,
+  EdgeExportFailedSchema,
   DeploymentStartedSchema,
   DeploymentCompletedSchema,
   DeploymentRolledBackSchema,

@@ -23,6 +23,29 @@ function table(header: readonly string[], rows: readonly (readonly unknown[])[])
   ];
 }
 
+const figure = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(3));
+
+/** The version's edge exports: each attempt's verdict and figures, and where a passing file is. */
+function edgeExportLines(p: Provenance): string[] {
+  if (p.edgeExports.length === 0) return ['_No edge export recorded._'];
+  return table(
+    ['time', 'result', 'max abs delta', 'label flips', 'rows', 'file', 'source'],
+    p.edgeExports.map((x) => [
+      x.time,
+      x.passed ? 'exported' : `REFUSED: ${x.reason}`,
+      x.parity ? `${figure(x.parity.maxAbsDelta)} (limit ${x.parity.limits.maxAbsDelta})` : '',
+      x.parity ? `${x.parity.flips} (limit ${figure(x.parity.limits.maxFlipShare * 100)}%)` : '',
+      x.parity?.rows ?? '',
+      x.model
+        ? `s3://${x.model.bucket}/${x.model.key} (sha256 ${x.sha256}, version ${x.model.versionId})`
+        : x.sha256
+          ? `not published (sha256 ${x.sha256})`
+          : 'not published',
+      cite(x),
+    ]),
+  );
+}
+
 /** Renders the model card of one version from its provenance. */
 export function renderModelCard(p: Provenance): string {
   const m = p.manifest;
@@ -122,6 +145,10 @@ export function renderModelCard(p: Provenance): string {
       ['time', 'approver', 'decision', 'reason', 'source'],
       p.approvals.map((a) => [a.time, a.approver, a.decision, a.reason, cite(a)]),
     ),
+    '',
+    '## Edge export',
+    '',
+    ...edgeExportLines(p),
     '',
     '## Deployments',
     '',

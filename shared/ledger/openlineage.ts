@@ -94,6 +94,10 @@ function jobOf(event: LedgerEvent): { kind: string; runKey: string } {
       return { kind: 'retraining', runKey: event.eventId };
     case 'IncidentOpened':
       return { kind: 'incident', runKey: event.incidentId };
+    case 'EdgeModelExported':
+    case 'EdgeExportFailed':
+      // Each export attempt is a run of its own; the training run it exported is in the facet.
+      return { kind: 'edge-export', runKey: event.eventId };
   }
 }
 
@@ -112,6 +116,8 @@ const EVENT_TYPE: Record<LedgerEvent['type'], OpenLineageRunEvent['eventType']> 
   DriftDetected: 'OTHER',
   RetrainingTriggered: 'OTHER',
   IncidentOpened: 'OTHER',
+  EdgeModelExported: 'COMPLETE',
+  EdgeExportFailed: 'FAIL',
 };
 
 /** Splits `s3://bucket/key` (or any `scheme://authority/path`) into an OpenLineage namespace and name. */
@@ -246,6 +252,57 @@ export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {
         reason: event.reason,
         ...(event.runId ? { newRunId: event.runId } : {}),
       });
+      break;
+    case 'EdgeModelExported':
+      facets.mlops_edgeExport = facet('EdgeExportRunFacet', {
+        passed: true,
+        reason: event.parity.reason,
+        trainingRunId: event.runId,
+        parity: event.parity,
+      });
+      inputs.push({
+        ...datasetFromUri(event.sourceModelUri),
+        facets: { mlops_artifact: facet('ArtifactDatasetFacet', { artifactUri: event.sourceModelUri }) },
+      });
+      outputs.push(
+        {
+          namespace: `s3://${event.objects.model.bucket}`,
+          name: event.objects.model.key,
+          facets: {
+            mlops_edgeModel: facet('EdgeModelDatasetFacet', {
+              ...event.model,
+              versionId: event.objects.model.versionId,
+            }),
+          },
+        },
+        {
+          namespace: `s3://${event.objects.manifest.bucket}`,
+          name: event.objects.manifest.key,
+          facets: {
+            mlops_datasetVersion: facet('DatasetVersionFacet', {
+              versionId: event.objects.manifest.versionId,
+              datasetHash: event.datasetHash,
+            }),
+          },
+        },
+      );
+      break;
+    case 'EdgeExportFailed':
+      facets.mlops_edgeExport = facet('EdgeExportRunFacet', {
+        passed: false,
+        reason: event.reason,
+        trainingRunId: event.runId,
+        ...(event.parity ? { parity: event.parity } : {}),
+        ...(event.file ? { file: event.file } : {}),
+      });
+      if (event.sourceModelUri) {
+        inputs.push({
+          ...datasetFromUri(event.sourceModelUri),
+          facets: {
+            mlops_artifact: facet('ArtifactDatasetFacet', { artifactUri: event.sourceModelUri }),
+          },
+        });
+      }
       break;
     case 'DeploymentStarted':
     case 'DeploymentCompleted':

@@ -13,6 +13,8 @@ import {
   type DeploymentCompleted,
   type DeploymentRolledBack,
   type DeploymentStarted,
+  type EdgeExportFailed,
+  type EdgeModelExported,
   type IncidentOpened,
   IsoTimeSchema,
   type LedgerEventOf,
@@ -137,10 +139,47 @@ export interface Provenance {
   readonly rollbacks: readonly (EventRef &
     Pick<DeploymentRolledBack, 'endpointName' | 'reason' | 'restoredModelVersion'>)[];
   readonly incidents: readonly (EventRef & Pick<IncidentOpened, 'incidentId' | 'severity' | 'summary'>)[];
+  /** Edge exports of the version (EdgeModelExported or EdgeExportFailed), in time order. */
+  readonly edgeExports: readonly EdgeExportView[];
   /** Facts the ledger should hold but does not, for example a run without TrainingCompleted. */
   readonly gaps: readonly string[];
   /** Every record the answer used, in time order. */
   readonly records: readonly LedgerRecord[];
+}
+
+/** One edge export attempt of a model version, as provenance shows it. */
+export type EdgeExportView = EventRef & {
+  readonly passed: boolean;
+  /** The gate's verdict, or why no file could be judged. */
+  readonly reason: string;
+  /** The exported (or refused) file's sha256, when one was built. */
+  readonly sha256?: string;
+  /** `s3://…/edge/<useCase>/<version>/model.onnx` and its S3 version, when published. */
+  readonly model?: S3ObjectVersion;
+  readonly manifest?: S3ObjectVersion;
+  readonly parity?: EdgeModelExported['parity'];
+};
+
+function edgeExportView(r: LedgerRecord<EdgeModelExported | EdgeExportFailed>): EdgeExportView {
+  const e = r.event;
+  if (e.type === 'EdgeModelExported') {
+    return {
+      ...refOf(r),
+      passed: true,
+      reason: e.parity.reason,
+      sha256: e.model.sha256,
+      model: e.objects.model,
+      manifest: e.objects.manifest,
+      parity: e.parity,
+    };
+  }
+  return {
+    ...refOf(r),
+    passed: false,
+    reason: e.reason,
+    ...(e.file ? { sha256: e.file.sha256 } : {}),
+    ...(e.parity ? { parity: e.parity } : {}),
+  };
 }
 
 /** Query 1: the data, code, config, approvals and deployments behind a model version. */
@@ -219,6 +258,9 @@ export async function getProvenance(loc: LedgerLocation, modelVersion: string): 
       .map((r) => ({ ...refOf(r), endpointName: r.event.endpointName, deploymentId: r.event.deploymentId })),
     rollbacks: ofType(modelRecords, 'DeploymentRolledBack').map(rollbackView),
     incidents: ofType(modelRecords, 'IncidentOpened').map(incidentView),
+    edgeExports: [...ofType(modelRecords, 'EdgeModelExported'), ...ofType(modelRecords, 'EdgeExportFailed')]
+      .sort(byTimeThenSeq)
+      .map(edgeExportView),
     gaps,
     records: all,
   };

@@ -85,6 +85,20 @@ async function pinnedFrom(
   };
 }
 
+/** Where a run's data sits in the datasets bucket: its channels, its encoding and the transform output. */
+export function runDataKeys(runId: string) {
+  const prefix = `runs/${runId}`;
+  return {
+    train: `${prefix}/train/train.csv`,
+    validation: `${prefix}/validation/validation.csv`,
+    testFeatures: `${prefix}/test/features.csv`,
+    testLabels: `${prefix}/test/labels.csv`,
+    encoding: `${prefix}/encoding.json`,
+    /** Batch transform writes `<who>/features.csv.out` under it. */
+    transform: `${prefix}/transform`,
+  } as const;
+}
+
 /** Runs the BuildDataset step. Retrying it for the same run reuses the dataset it built first. */
 export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<BuildDatasetOutput> {
   const now = o.now ?? (() => new Date());
@@ -153,13 +167,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
   }
 
   const prefix = `runs/${o.runId}`;
-  const keys = {
-    train: `${prefix}/train/train.csv`,
-    validation: `${prefix}/validation/validation.csv`,
-    testFeatures: `${prefix}/test/features.csv`,
-    testLabels: `${prefix}/test/labels.csv`,
-    encoding: `${prefix}/encoding.json`,
-  };
+  const keys = runDataKeys(o.runId);
   const work = mkdtempSync(join(tmpdir(), 'build-dataset-'));
   let written: S3ObjectVersion[];
   let featureNames: string[];
@@ -232,7 +240,7 @@ export async function buildDatasetStep(o: BuildDatasetStepOptions): Promise<Buil
     },
     encodingUri: s3Uri(datasets, keys.encoding),
     featureNames,
-    transformOutputPrefix: s3Uri(datasets, `${prefix}/transform`),
+    transformOutputPrefix: s3Uri(datasets, keys.transform),
     names: runResourceNames(o.useCase.name, o.runId),
     hyperparameters,
     trainingOutputPath: s3Uri(o.buckets.artifacts, `${prefix}/training`),

@@ -147,6 +147,30 @@ export const RegisterOutputSchema = z.strictObject({
 });
 export type RegisterOutput = z.infer<typeof RegisterOutputSchema>;
 
+/**
+ * ExportEdge result (`$.edge`): whether the registered version was published for the edge, and
+ * the gate's headline figures. A refused export is a result too, not an error: the run deploys.
+ */
+export const ExportEdgeOutputSchema = z.strictObject({
+  exported: z.boolean(),
+  modelVersion: z.string().min(1),
+  /** The gate's verdict, or why no file could be built. */
+  reason: z.string(),
+  /** `s3://<artifacts>/edge/<useCase>/<version>/model.onnx`, when exported. */
+  modelUri: S3UriSchema.optional(),
+  /** Its manifest, next to it, when exported. */
+  manifestUri: S3UriSchema.optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** Test rows compared, largest |Δ| and label flips, when the gate ran. */
+  rows: z.number().int().min(0).optional(),
+  maxAbsDelta: z.number().min(0).optional(),
+  flips: z.number().int().min(0).optional(),
+});
+export type ExportEdgeOutput = z.infer<typeof ExportEdgeOutputSchema>;
+
 /** What `mlops approve|reject` (or the approval route) sends back through SendTaskSuccess. */
 export const ApprovalDecisionSchema = z.strictObject({
   decision: z.enum(['approved', 'rejected']),

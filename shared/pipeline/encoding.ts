@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { z } from 'zod';
 import type { SnapshotRow, Split } from '../features/dataset.ts';
 import type { FeatureValue } from '../features/records.ts';
 
@@ -33,6 +34,22 @@ export interface Encoding {
   /** In column order, after the label. */
   readonly features: readonly EncodedFeature[];
 }
+
+/** `encoding.json` as BuildDataset writes it, for readers that take it from S3 (the edge export). */
+export const EncodingSchema = z.strictObject({
+  format: z.literal('csv, label first, no header; empty field = missing'),
+  label: z.string().min(1),
+  features: z.array(
+    z.discriminatedUnion('type', [
+      z.strictObject({ name: z.string().min(1), type: z.enum(['number', 'integer', 'boolean']) }),
+      z.strictObject({
+        name: z.string().min(1),
+        type: z.literal('categorical'),
+        vocabulary: z.array(z.string()),
+      }),
+    ]),
+  ),
+}) satisfies z.ZodType<Encoding>;
 
 /** A value cannot be encoded for its column's type. */
 export class EncodingError extends Error {

@@ -20,7 +20,12 @@ export class EvaluationInputError extends Error {
 }
 
 /** Where batch transform wrote a model's scores: `<prefix>/<who>/<input file name>.out`, as SageMaker names it. */
-export function transformOutputUri(dataset: BuildDatasetOutput, who: 'candidate' | 'champion'): string {
+export function transformOutputUri(
+  dataset: Pick<BuildDatasetOutput, 'transformOutputPrefix'> & {
+    readonly channels: Pick<BuildDatasetOutput['channels'], 'testFeatures'>;
+  },
+  who: 'candidate' | 'champion',
+): string {
   const inputName = dataset.channels.testFeatures.slice(dataset.channels.testFeatures.lastIndexOf('/') + 1);
   return `${dataset.transformOutputPrefix}/${who}/${inputName}.out`;
 }

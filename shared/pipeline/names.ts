@@ -49,6 +49,11 @@ export function packageModelName(group: string, version: number): string {
   return sageMakerName(group, `v${version}`);
 }
 
+/** The model package group (the registry) of a use case in a stage. */
+export function modelPackageGroupNameOf(stage: string, useCase: string): string {
+  return `mlops-${stage}-${useCase}`;
+}
+
 /** The training state machine of a use case (the monitor derives its executions' ARNs from it). */
 export function trainingStateMachineName(stage: string, useCase: string): string {
   return `mlops-${stage}-${useCase}-training`;

@@ -11,11 +11,13 @@
  * The table is plain data (no aws-cdk-lib), so the handlers' bundles can import it.
  */
 import { z } from 'zod';
+import type { UseCase } from '../config/use-case.ts';
 import { DeploymentResultSchema } from '../deployment/contracts.ts';
 import {
   ApprovalDecisionSchema,
   BuildDatasetOutputSchema,
   EvaluateOutputSchema,
+  ExportEdgeOutputSchema,
   FindChampionOutputSchema,
   PipelineInputSchema,
   RegisterOutputSchema,
@@ -47,7 +49,9 @@ export type ObjectTarget =
   /** Datasets bucket, `runs/*`: each run's channels and transform output. */
   | 'runData'
   /** Artifacts bucket, `runs/*`: training output and evaluation reports. */
-  | 'artifacts';
+  | 'artifacts'
+  /** Artifacts bucket, `edge/<useCase>/*`: the published edge models and their manifests. */
+  | 'edgeModels';
 
 /** What a grant may name. `*` is only for actions without resource-level permissions. */
 export type GrantTarget =
@@ -96,6 +100,18 @@ export type StepGrant =
     }
   | { readonly sid: string; readonly list: readonly ObjectTarget[] };
 
+/** The use case's optional sections: a row may exist only when its use case sets one. */
+export type OptionalSection = {
+  [K in keyof UseCase]-?: undefined extends UseCase[K] ? K : never;
+}[keyof UseCase];
+
+/**
+ * What a function's bundle carries besides the esbuild output:
+ * - `onnxruntime`: onnxruntime-node (a native addon, left external and copied with its Linux
+ *   binaries) and `onnx.proto`, which the ONNX writer parses at first use.
+ */
+export type BundleExtra = 'onnxruntime';
+
 /** What every row has. */
 interface StepRowBase {
   /**
@@ -113,6 +129,12 @@ interface StepRowBase {
   readonly output?: z.ZodType;
   /** @default - not chained; a fixed fragment uses it */
   readonly segment?: StepSegment;
+  /**
+   * The use-case section that turns the step on: without it, the pipeline has neither the state
+   * nor the function.
+   * @default - every pipeline has the step
+   */
+  readonly enabledBy?: OptionalSection;
 }
 
 /** A step run by a Lambda function of ours. */
@@ -130,6 +152,11 @@ export interface LambdaStepRow extends StepRowBase {
      * @default - the stage's lambdaMemoryMb
      */
     readonly minMemoryMb?: number;
+    /**
+     * What the bundle carries besides the esbuild output.
+     * @default - nothing: the bundle alone (the AWS SDK comes from the runtime)
+     */
+    readonly bundle?: BundleExtra;
   };
   readonly grants: readonly StepGrant[];
 }
@@ -148,6 +175,8 @@ const RUN_DATA =
 const ARTIFACTS =
   'Limited to the runs/ prefix of the artifacts bucket, where each run and job writes under its own name.';
 const PACKAGES = "Limited to this use case's model package group; version numbers are assigned by SageMaker.";
+const EDGE_MODELS =
+  "Write-only, limited to this use case's edge/<useCase>/ prefix of the artifacts bucket, one folder per model version.";
 
 /** Passing the SageMaker role, to SageMaker only: what a step that creates a model needs. */
 export const PASS_SAGEMAKER_ROLE = {
@@ -385,6 +414,51 @@ export const PIPELINE_STEPS = {
       { sid: 'NotifyApprovers', actions: ['sns:Publish'], on: ['topic'] },
     ],
   },
+  exportEdge: {
+    state: 'ExportEdge',
+    enabledBy: 'edge',
+    comment:
+      "ONNX file of the registered version, scored on the run's test split against the batch transform; published only when the parity gate holds, and the run deploys either way.",
+    result: 'edge',
+    output: ExportEdgeOutputSchema,
+    handler: 'export-edge.ts',
+    env: {
+      USE_CASE_CONFIG: true,
+      LEDGER_TABLE: true,
+      LEDGER_CHAIN: true,
+      LEDGER_SIGNING_KEY: true,
+      ARTIFACTS_BUCKET: true,
+    },
+    // onnxruntime's arena and the test rows' tensors; well under 1 GB for 100k test rows.
+    fn: {
+      description: 'exports the registered model as ONNX behind a parity gate',
+      timeoutSeconds: 300,
+      minMemoryMb: 1024,
+      bundle: 'onnxruntime',
+    },
+    grants: [
+      { ledger: 'append' },
+      {
+        sid: 'ReadModelArchive',
+        actions: ['s3:GetObject'],
+        on: ['artifacts'],
+        why: `Read-only (the candidate's model archive). ${ARTIFACTS}`,
+      },
+      {
+        sid: 'ReadEncodingAndScores',
+        actions: ['s3:GetObject'],
+        on: ['runData'],
+        why: `Read-only (encoding.json and the batch transform scores of the test split). ${RUN_DATA}`,
+      },
+      {
+        sid: 'ReadSnapshot',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        on: ['snapshots'],
+        why: `Read-only (the raw test rows of the run's snapshot, by version). ${SNAPSHOTS}`,
+      },
+      { sid: 'PublishEdgeModel', actions: ['s3:PutObject'], on: ['edgeModels'], why: EDGE_MODELS },
+    ],
+  },
   record: {
     comment: 'Appends run outcomes (success, gate failure, approval, failure) to the ledger.',
     handler: 'record.ts',
@@ -424,6 +498,24 @@ export const STEP_ROWS = Object.entries(PIPELINE_STEPS) as [StepKey, StepRow][];
 export function isLambdaStep(row: StepRow): row is LambdaStepRow {
   return 'handler' in row;
 }
+
+/** Whether a row is part of the use case's pipeline (its `enabledBy` section, if any, is set). */
+export function stepEnabled(row: StepRow, useCase: UseCase): boolean {
+  return row.enabledBy === undefined || useCase[row.enabledBy] !== undefined;
+}
+
+/** Keys of the Lambda rows a use case may leave out (they name an `enabledBy` section). */
+export type OptionalLambdaStepKey = {
+  [K in LambdaStepKey]: Steps[K] extends { enabledBy: string } ? K : never;
+}[LambdaStepKey];
+
+/** Keys of the Lambda rows every pipeline has. */
+export type RequiredLambdaStepKey = Exclude<LambdaStepKey, OptionalLambdaStepKey>;
+
+/** Per Lambda row key: a value for every row every pipeline has, and for the enabled optional ones. */
+export type ByLambdaStep<T> = Readonly<
+  Record<RequiredLambdaStepKey, T> & Partial<Record<OptionalLambdaStepKey, T>>
+>;
 
 /** The Lambda rows, in execution order. */
 export const LAMBDA_STEPS = STEP_ROWS.filter((e): e is [LambdaStepKey, LambdaStepRow] => isLambdaStep(e[1]));

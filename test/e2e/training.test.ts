@@ -33,6 +33,7 @@ import {
   XGBOOST_MODEL_FILE,
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
 import { signedFetch } from '../../infra/local/sigv4.ts';
+import { exportEdgeOnDemand } from '../../infra/ops/edge.ts';
 import { runCheck } from '../../infra/ops/monitoring.ts';
 import {
   compareRuns,
@@ -43,6 +44,7 @@ import {
   stepsOf,
   type Target,
 } from '../../infra/ops/runs.ts';
+import { documentClientFor } from '../../infra/ops/target.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { endpointNameOf, servingModelName } from '../../shared/deployment/names.ts';
 import { describeServing, primaryVariant } from '../../shared/deployment/serving.ts';
@@ -50,15 +52,21 @@ import type { SnapshotRow } from '../../shared/features/dataset.ts';
 import { featureDefinitionsHash } from '../../shared/features/dataset.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
 import { recordsOn } from '../../shared/ledger/queries.ts';
+import { toOnnx } from '../../shared/models/onnx-export.ts';
+import { sha256Hex } from '../../shared/models/onnx-manifest.ts';
+import { scoreEdgeModel } from '../../shared/models/onnx-parity.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
-import type { BuildDatasetOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
+import type { BuildDatasetOutput, ExportEdgeOutput, PipelineInput } from '../../shared/pipeline/contracts.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { parseColumn, transformOutputUri } from '../../shared/pipeline/evaluate.ts';
-import { packageVersions } from '../../shared/pipeline/find-champion.ts';
-import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
+import { EdgeArtifactManifestSchema } from '../../shared/pipeline/export-edge.ts';
+import { packageVersionOf, packageVersions } from '../../shared/pipeline/find-champion.ts';
+import { STEP_NAMES } from '../../shared/pipeline/steps.ts';
+import { getObject, parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
 import { gatherFeatures, predictInputSchema } from '../../shared/serving/predict.ts';
 import demo from '../../use-cases/flight-delay.ts';
 import { endOf, startDeploy } from '../support/deployment.ts';
+import { shiftRootThreshold } from '../support/onnx-models.ts';
 
 const useCase = UseCaseSchema.parse(demo);
 const SLICE = {
@@ -132,8 +140,124 @@ describe('training pipeline (dev: no approval)', () => {
       'TrainingStarted',
       'ModelEvaluated',
       'ModelRegistered',
+      'EdgeModelExported',
       'TrainingCompleted',
     ]);
+  });
+
+  it('exports the registered model for the edge: model.onnx and its manifest, the ledger event, and onnxruntime-node scores the test split as batch transform did', async () => {
+    // Prepare: what the run published and recorded, and the test split it was judged on.
+    const s3 = localS3Client(env.cloud.endpoints.s3);
+    try {
+      const exported = ofType(first.events, 'EdgeModelExported');
+      const registered = ofType(first.events, 'ModelRegistered');
+      if (!exported || !registered) throw new Error('no EdgeModelExported or ModelRegistered in the run');
+      const state = JSON.parse(
+        (await env.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn }))).output ??
+          '{}',
+      ) as { dataset: BuildDatasetOutput; edge: ExportEdgeOutput };
+      const read = (uri: string) => readText(s3, parseS3Uri(uri));
+      const snapshot = (
+        JSON.parse(await read(state.dataset.manifestUri)) as { snapshot: { bucket: string; key: string } }
+      ).snapshot;
+      const rows = (await readText(s3, snapshot))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as SnapshotRow)
+        .filter((r) => r.split === 'test')
+        .map((r) => r.features);
+      const transformed = parseColumn(
+        await read(transformOutputUri(state.dataset, 'candidate')),
+        'transform',
+      );
+      const version = packageVersionOf(registered.modelVersion);
+
+      // Act: score the published file here, with onnxruntime-node, independently of the step.
+      const onnx = await getObject(s3, exported.objects.model);
+      const manifest = EdgeArtifactManifestSchema.parse(
+        JSON.parse(await readText(s3, exported.objects.manifest)),
+      );
+      const scores = await scoreEdgeModel(onnx, rows);
+      const maxDelta = Math.max(...transformed.map((t, i) => Math.abs(t - (scores[i] ?? Number.NaN))));
+      const flips = transformed.filter(
+        (t, i) => t >= useCase.gates.threshold !== (scores[i] ?? 0) >= useCase.gates.threshold,
+      ).length;
+      const step = stepsOf(await executionHistory(env.sfn, first.executionArn)).find(
+        (x) => x.name === STEP_NAMES.exportEdge,
+      );
+
+      // Assess: where it is, what it is, how close.
+      expect(exported.objects.model.key).toBe(`edge/flight-delay/${version}/model.onnx`);
+      expect(exported.objects.manifest.key).toBe(`edge/flight-delay/${version}/manifest.json`);
+      expect(state.edge).toMatchObject({
+        exported: true,
+        modelVersion: registered.modelVersion,
+        rows: rows.length,
+        flips: 0,
+      });
+      expect(sha256Hex(onnx)).toBe(exported.model.sha256);
+      expect(manifest).toMatchObject({
+        modelVersion: registered.modelVersion,
+        runId: first.runId,
+        file: { sha256: exported.model.sha256 },
+        sourceModelUri: registered.artifactUri,
+      });
+      expect(manifest.inputs.map((i) => i.name)).toEqual(state.dataset.featureNames);
+      expect(exported.parity).toMatchObject({ passed: true, rows: rows.length, flips: 0, nanMismatches: 0 });
+      expect(rows.length).toBeGreaterThan(500);
+      expect(maxDelta).toBeLessThanOrEqual(1e-6);
+      expect(flips).toBe(0);
+      expect(step?.status).toBe('succeeded');
+      expect(step?.seconds ?? Number.POSITIVE_INFINITY).toBeLessThan(2);
+      console.log(
+        `edge export of ${registered.modelVersion}: ${rows.length} test rows, max |Δ| ${maxDelta.toPrecision(3)} (step's ${exported.parity.maxAbsDelta.toPrecision(3)}), ${flips} flips, ${onnx.byteLength} bytes, ExportEdge ${step?.seconds?.toFixed(2)} s`,
+      );
+
+      // A corrupted export (a changed threshold) through the on-demand path: refused, with the figures, nothing published.
+      const target: Target = {
+        ...env.target,
+        cloud: { endpoints: env.cloud.endpoints, region: 'us-east-1' },
+        signingKey: env.cloud.assembly.keys.find((k) => k.logicalId.includes('LedgerSigningKey'))?.arn ?? '',
+      };
+      const tampered = await exportEdgeOnDemand(target, {
+        useCase,
+        version: version ?? 0,
+        actor: 'e2e',
+        build: (model, encoding, options) => shiftRootThreshold(toOnnx(model, encoding, options)),
+      });
+      expect(tampered.exported).toBe(false);
+      expect(tampered.event).toMatchObject({
+        type: 'EdgeExportFailed',
+        modelVersion: registered.modelVersion,
+        parity: { passed: false, rows: rows.length },
+      });
+      expect(tampered.reason).toMatch(
+        /^parity failed on \d+ rows: max \|Δ\| \S+ at row \d+ .* exceeds 0\.000001/,
+      );
+      expect(
+        sha256Hex(
+          await getObject(s3, { bucket: exported.objects.model.bucket, key: exported.objects.model.key }),
+        ),
+      ).toBe(exported.model.sha256);
+      expect(
+        JSON.parse(
+          await readText(s3, {
+            bucket: exported.objects.manifest.bucket,
+            key: exported.objects.manifest.key,
+          }),
+        ),
+      ).toEqual(manifest);
+      const onModel = (
+        await recordsOn(
+          { client: documentClientFor(target), tableName: target.ledgerTable ?? '' },
+          'byModel',
+          registered.modelVersion,
+        )
+      ).map((r) => r.event.type);
+      expect(onModel).toEqual(expect.arrayContaining(['EdgeModelExported', 'EdgeExportFailed']));
+    } finally {
+      s3.destroy();
+    }
   });
 
   it('writes the reproducibility manifest', () => {

@@ -95,10 +95,11 @@ async function build(stage: 'dev' | 'prod', useCases?: UseCase[]): Promise<Built
   return { app, service, definition, useCase };
 }
 
-/** The demo use case, retrained weekly on a custom image, with no log-loss ceiling. */
+/** The demo use case, retrained weekly on a custom image, with no log-loss ceiling and no edge export. */
 async function scheduledCustomUseCase(): Promise<UseCase> {
-  const [demo] = await loadUseCases();
-  if (!demo) throw new Error('the demo use case is missing');
+  const [loaded] = await loadUseCases();
+  if (!loaded) throw new Error('the demo use case is missing');
+  const { edge: _noEdge, ...demo } = loaded;
   const { maxLogLoss: _dropped, ...gates } = demo.gates;
   return validateUseCase(
     {
@@ -143,6 +144,7 @@ const TASK_TYPES: Record<keyof typeof STEP_NAMES, string> = {
   gate: 'Choice',
   recordGateFailure: 'Task',
   register: 'Task',
+  exportEdge: 'Task',
   approval: 'Task',
   recordSuccess: 'Task',
   recordApproval: 'Task',
@@ -292,6 +294,9 @@ describe('the training state machine', () => {
           expect(handler?.Next).toBe(STEP_NAMES.notifyFailure);
         } else if (name === STEP_NAMES.notifyFailure) {
           expect(handler?.Next).toBe(STEP_NAMES.failed);
+        } else if (name === STEP_NAMES.exportEdge) {
+          // The one Task whose errors do not fail the run: the edge file never holds up the deployment.
+          expect(handler?.Next).toBe('EdgeExportSkipped');
         } else {
           expect(handler?.ResultPath, name).toBe('$.error');
           const mark = stateOf(definition, String(handler?.Next));
@@ -399,9 +404,43 @@ describe('the training state machine', () => {
 
     const dev = get('dev').definition;
     expect(stateOf(dev, STEP_NAMES.register).Next).toBe('ReadyToDeploy');
-    expect(stateOf(dev, 'ReadyToDeploy').Next).toBe(STEP_NAMES.deploy);
+    expect(stateOf(dev, 'ReadyToDeploy').Next).toBe(STEP_NAMES.exportEdge);
     expect(stateOf(dev, STEP_NAMES.deploy).Next).toBe(STEP_NAMES.recordSuccess);
     expect(stateOf(dev, STEP_NAMES.recordSuccess).Next).toBe('IsServing');
+  });
+
+  it.each(['dev', 'prod'] as const)(
+    'exports the edge file after ReadyToDeploy (after any approval), and every way out of ExportEdge deploys (%s)',
+    (stage) => {
+      const { definition } = get(stage);
+      expect(stateOf(definition, 'ReadyToDeploy').Next).toBe(STEP_NAMES.exportEdge);
+      const exportEdge = stateOf(definition, STEP_NAMES.exportEdge);
+      expect(exportEdge.Resource).toMatch(/^<.*\.Arn>$/);
+      expect(exportEdge.Parameters).toEqual({ 'runId.$': '$$.Execution.Name', 'state.$': '$' });
+      expect(exportEdge.ResultPath).toBe('$.edge');
+      expect(exportEdge.Next).toBe(STEP_NAMES.deploy);
+      // A refused file is a result, not an error; an error the step could not record skips to Deploy too.
+      expect(exportEdge.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.edgeError', Next: 'EdgeExportSkipped' },
+      ]);
+      expect(stateOf(definition, 'EdgeExportSkipped')).toMatchObject({
+        Type: 'Pass',
+        Next: STEP_NAMES.deploy,
+      });
+      expect(JSON.stringify(exportEdge.Catch)).not.toContain(STEP_NAMES.recordFailure);
+    },
+  );
+
+  it('has no ExportEdge state or function when the use case sets no edge', () => {
+    const { definition, service } = get('scheduled');
+    expect(allStates(definition).map((s) => s.name)).not.toContain(STEP_NAMES.exportEdge);
+    expect(allStates(definition).map((s) => s.name)).not.toContain('EdgeExportSkipped');
+    expect(stateOf(definition, 'ReadyToDeploy').Next).toBe(STEP_NAMES.deploy);
+    const services = Object.values(service.findResources('AWS::Lambda::Function') as Resources).map(
+      (f) => asObject(asObject(f.Properties?.Environment).Variables).POWERTOOLS_SERVICE_NAME,
+    );
+    expect(services).toContain('Register');
+    expect(services).not.toContain('ExportEdge');
   });
 });
 
@@ -477,6 +516,45 @@ describe('the training pipeline resources', () => {
     }
   });
 
+  it('lets ExportEdge read the model, encoding, scores and snapshot, write only edge/<useCase>/ and append to the ledger', () => {
+    // Prepare: the ExportEdge function's role and its policies.
+    const t = get('dev').service;
+    const [fn] = Object.values(t.findResources('AWS::Lambda::Function') as Resources).filter(
+      (f) => asObject(asObject(f.Properties?.Environment).Variables).POWERTOOLS_SERVICE_NAME === 'ExportEdge',
+    );
+    const roleId = flatten(fn?.Properties?.Role).replace(/^<(.*)\.Arn>$/, '$1');
+    const statements = Object.values(t.findResources('AWS::IAM::Policy') as Resources)
+      .filter((p) => ((p.Properties?.Roles ?? []) as Json[]).some((r) => flatten(r) === `<${roleId}>`))
+      .flatMap((p) => asObject(p.Properties?.PolicyDocument).Statement as JsonObject[])
+      .filter((st) => st.Effect === 'Allow');
+    const grants = (prefix: string) =>
+      statements.flatMap((st) =>
+        [st.Action]
+          .flat()
+          .map(String)
+          .filter((a) => a.startsWith(prefix))
+          .flatMap((a) => [st.Resource].flat().map((r) => `${a} ${flatten(r)}`)),
+      );
+
+    // Assess: S3, exactly these.
+    expect(grants('s3:').sort()).toEqual(
+      [
+        's3:GetObject <import:Mlops-dev-Data-ArtifactsArn>/runs/*',
+        's3:GetObject <import:Mlops-dev-Data-DatasetsArn>/runs/*',
+        's3:GetObject <import:Mlops-dev-Data-DatasetsArn>/snapshots/flight-delay/*',
+        's3:GetObjectVersion <import:Mlops-dev-Data-DatasetsArn>/snapshots/flight-delay/*',
+        's3:PutObject <import:Mlops-dev-Data-ArtifactsArn>/edge/flight-delay/*',
+      ].sort(),
+    );
+    // The ledger: put (with its condition checks and reads), never update or delete.
+    expect(new Set(grants('dynamodb:').map((g) => g.split(' ')[0]))).toEqual(
+      new Set(['dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query']),
+    );
+    expect(statements.flatMap((st) => [st.Action].flat().map(String))).not.toContain('sagemaker:CreateModel');
+    // Memory for onnxruntime and the test rows; the bundle carries the native addon (not visible with bundling skipped).
+    expect(fn?.Properties?.MemorySize).toBeGreaterThanOrEqual(1024);
+  });
+
   it('grants Resource * only for actions that have no resource-level permissions', () => {
     // The nag acknowledgement of `Resource::*` covers a whole role, so this list is what keeps it honest.
     const noResourceLevel = new Set([
@@ -531,6 +609,7 @@ describe('the training pipeline resources', () => {
       'Api',
       'BuildDataset',
       'Evaluate',
+      'ExportEdge',
       'FindChampion',
       'Record',
       'Register',
@@ -638,6 +717,7 @@ describe('TrainingDefinition', () => {
         findChampion: fn('champion'),
         evaluate: fn('evaluate'),
         register: fn('register'),
+        exportEdge: fn('edge'),
         approval: fn('approval'),
         record: fn('record'),
       },
@@ -660,13 +740,33 @@ describe('TrainingDefinition', () => {
         return deploy.next(verify);
       },
     });
-    expect(stateOf(definition, 'ReadyToDeploy').Next).toBe('Deploy');
+    expect(stateOf(definition, 'ReadyToDeploy').Next).toBe(STEP_NAMES.exportEdge);
+    expect(stateOf(definition, STEP_NAMES.exportEdge).Next).toBe('Deploy');
     expect(stateOf(definition, 'Deploy').Next).toBe('VerifyEndpoint');
     const verify = stateOf(definition, 'VerifyEndpoint');
     expect(verify.Next).toBe(STEP_NAMES.recordSuccess);
     expect(verify.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'CatchVerifyEndpoint' },
     ]);
+  });
+
+  it('refuses a use case that turns ExportEdge on without giving its function, at synth', () => {
+    const other = new Stack(new App(), 'Functions');
+    const fn = (name: string) =>
+      lambda.Function.fromFunctionArn(other, name, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+    expect(() =>
+      render({
+        functions: {
+          buildDataset: fn('build'),
+          validateData: fn('validate'),
+          findChampion: fn('champion'),
+          evaluate: fn('evaluate'),
+          register: fn('register'),
+          approval: fn('approval'),
+          record: fn('record'),
+        },
+      }),
+    ).toThrow('step exportEdge is on for use case flight-delay but has no function');
   });
 
   it('refuses two failure routes for one step', () => {
@@ -738,7 +838,9 @@ describe('TrainingPipeline checks', () => {
       "use case name 'runs' collides with the /training/runs approval route; rename it",
       ...LAMBDA_STEPS.map(([, row]) => `pipeline handler ${row.handler} is missing from ${emptyDir}`),
     ]);
-    expect(error.message).toMatch(/^Checks\/Training-runs: 9 problems:\n {2}- needs a stack/);
+    expect(error.message).toMatch(
+      new RegExp(`^Checks/Training-runs: ${2 + LAMBDA_STEPS.length} problems:\n {2}- needs a stack`),
+    );
   });
 
   it('refuses a use case named runs, whose route would collide with the approval route', async () => {

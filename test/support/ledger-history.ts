@@ -315,3 +315,88 @@ export function sampleHistory(): LedgerEvent[] {
     },
   ];
 }
+
+/**
+ * Two edge exports of flight-delay-v1 after its approval (t(6)): the pipeline's, published, and an
+ * operator's re-export of a corrupted file, refused by the parity gate. Not part of sampleHistory,
+ * whose size other tests count.
+ */
+export function edgeExportHistory(): LedgerEvent[] {
+  const common = {
+    useCase: USE_CASE,
+    modelVersion: 'flight-delay-v1',
+    runId: 'run-1',
+    datasetHash: DATASET,
+    sourceModelUri: 's3://mlops-artifacts/run-1/model.tar.gz',
+  };
+  const limits = { maxAbsDelta: 1e-6, maxFlipShare: 0 };
+  return [
+    {
+      ...common,
+      eventId: 'run-1-edge-export',
+      type: 'EdgeModelExported',
+      actor: 'pipeline/ExportEdge',
+      time: t(6.5),
+      model: {
+        format: 'onnx',
+        sha256: sha('edge-1'),
+        bytes: 48_213,
+        irVersion: 8,
+        opsets: [
+          { domain: 'ai.onnx', version: 17 },
+          { domain: 'ai.onnx.ml', version: 3 },
+        ],
+        inputs: [
+          { name: 'distance', type: 'float32', shape: ['N', 1] },
+          { name: 'origin', type: 'string', shape: ['N', 1] },
+        ],
+        output: { name: 'score', type: 'float32', shape: ['N', 1] },
+        sourceModelSha256: sha('xgboost-model-1'),
+      },
+      parity: {
+        passed: true,
+        reason:
+          'parity passed on 4812 rows: max |Δ| 1.19e-7 <= 0.000001; 0 of 4812 labels (0%) flip at threshold 0.5, allowed 0%',
+        rows: 4812,
+        maxAbsDelta: 1.19e-7,
+        nanMismatches: 0,
+        worstRow: 17,
+        flips: 0,
+        flipShare: 0,
+        threshold: 0.5,
+        limits,
+      },
+      objects: {
+        model: { bucket: 'mlops-artifacts', key: 'edge/flight-delay/1/model.onnx', versionId: 'v-onnx-1' },
+        manifest: {
+          bucket: 'mlops-artifacts',
+          key: 'edge/flight-delay/1/manifest.json',
+          versionId: 'v-man-1',
+        },
+      },
+    },
+    {
+      ...common,
+      eventId: 'flight-delay-v1-edge-20250301T070000000Z',
+      type: 'EdgeExportFailed',
+      actor: 'cli/alice',
+      time: t(7),
+      reason:
+        'parity failed on 4812 rows: max |Δ| 0.0415 at row 3 (expected 0.31, ONNX 0.3515) exceeds 0.000001; 12 of 4812 labels (0.249%) flip at threshold 0.5, above the allowed 0%',
+      file: { sha256: sha('edge-1-tampered'), bytes: 48_213 },
+      parity: {
+        passed: false,
+        reason:
+          'parity failed on 4812 rows: max |Δ| 0.0415 at row 3 (expected 0.31, ONNX 0.3515) exceeds 0.000001; 12 of 4812 labels (0.249%) flip at threshold 0.5, above the allowed 0%',
+        rows: 4812,
+        maxAbsDelta: 0.0415,
+        nanMismatches: 0,
+        worstRow: 3,
+        flips: 12,
+        flipShare: 12 / 4812,
+        threshold: 0.5,
+        limits,
+      },
+    },
+  ];
+}

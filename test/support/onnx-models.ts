@@ -19,6 +19,7 @@ import {
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
 import { modelFeatures, type UseCase, UseCaseSchema } from '../../shared/config/use-case.ts';
 import type { FeatureValue } from '../../shared/features/records.ts';
+import { decodeOnnxModel, encodeOnnxModel } from '../../shared/models/onnx-proto.ts';
 import { parseXgboostModel, type XgboostModel } from '../../shared/models/xgboost-model.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import { trainingHyperparameters } from '../../shared/pipeline/build-dataset.ts';
@@ -346,6 +347,31 @@ export function thresholdRows(
     }
   }
   return rows;
+}
+
+/**
+ * A corrupted export: the first split threshold moved by max(1, |t|), so the rows
+ * between the two values take the other branch. What the parity gate must refuse.
+ */
+export function shiftRootThreshold(onnx: Uint8Array): Uint8Array {
+  const model = decodeOnnxModel(onnx);
+  const trees = model.graph.node.find((n) => n.op_type === 'TreeEnsembleRegressor');
+  const values = trees?.attribute.find((a) => a.name === 'nodes_values')?.floats;
+  const modes = trees?.attribute.find((a) => a.name === 'nodes_modes')?.strings ?? [];
+  if (!trees || !values) throw new Error('no TreeEnsembleRegressor with nodes_values in the graph');
+  // Nodes are written tree by tree from each root: the first split node is the first split tree's root.
+  const at = modes.findIndex((m) => new TextDecoder().decode(m) !== 'LEAF');
+  if (at < 0) throw new Error('the model has no split to corrupt');
+  const changed = [...values];
+  changed[at] = (changed[at] ?? 0) + Math.max(1, Math.abs(changed[at] ?? 0));
+  const node = {
+    ...trees,
+    attribute: trees.attribute.map((a) => (a.name === 'nodes_values' ? { ...a, floats: changed } : a)),
+  };
+  return encodeOnnxModel({
+    ...model,
+    graph: { ...model.graph, node: model.graph.node.map((n) => (n === trees ? node : n)) },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ import { dataCapturePrefix, endpointNameOf } from '../../../shared/deployment/na
 import { canonicalJson, sha256Hex } from '../../../shared/ledger/canonical.ts';
 import { xgboostImageUri } from '../../../shared/models/xgboost-image.ts';
 import { TRAINING_ROUTES } from '../../../shared/pipeline/contracts.ts';
-import { trainingStateMachineName } from '../../../shared/pipeline/names.ts';
-import { LAMBDA_STEPS, type LambdaStepKey, STEP_ENV } from '../../../shared/pipeline/steps.ts';
+import { modelPackageGroupNameOf, trainingStateMachineName } from '../../../shared/pipeline/names.ts';
+import { type ByLambdaStep, LAMBDA_STEPS, STEP_ENV, stepEnabled } from '../../../shared/pipeline/steps.ts';
 import { logRetentionOf, removalPolicyOf, type StageConfig } from '../../config/stage.ts';
 import { ModelDeployment } from '../deployment.ts';
 import { throwIfProblems } from '../errors.ts';
@@ -116,8 +116,8 @@ export interface TrainingPipelineProps {
 export class TrainingPipeline extends Construct {
   /** The state machine; start it with `{useCase, trigger, reason?, cutoff?}`. */
   readonly stateMachine: sfn.StateMachine;
-  /** The functions of the step table's Lambda rows, by row key. */
-  readonly functions: Readonly<Record<LambdaStepKey, MlopsFunction>>;
+  /** The functions of the step table's Lambda rows, by row key (an optional row's only when the use case turns it on). */
+  readonly functions: ByLambdaStep<MlopsFunction>;
   /** Role SageMaker assumes for training, models and batch transform. */
   readonly sagemakerRole: iam.Role;
   /** The model registry group of the use case. */
@@ -173,7 +173,7 @@ export class TrainingPipeline extends Construct {
       useCase.model.algorithm.kind === 'xgboost'
         ? xgboostImageUri(region, useCase.model.algorithm.version)
         : useCase.model.algorithm.imageUri;
-    this.modelPackageGroupName = `mlops-${stage.name}-${useCase.name}`;
+    this.modelPackageGroupName = modelPackageGroupNameOf(stage.name, useCase.name);
     this.endpointName = endpointNameOf(stage.name, useCase.name);
     this.modelPackageGroup = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
       modelPackageGroupName: this.modelPackageGroupName,
@@ -233,7 +233,7 @@ export class TrainingPipeline extends Construct {
     this.functions = createStepFunctions(
       this,
       {
-        rows: LAMBDA_STEPS,
+        rows: LAMBDA_STEPS.filter(([, row]) => stepEnabled(row, useCase)),
         envs: STEP_ENV,
         useCaseName: useCase.name,
         stage,
@@ -264,10 +264,9 @@ export class TrainingPipeline extends Construct {
     const definition = new TrainingDefinition(this, 'Definition', {
       useCase,
       stage,
-      functions: Object.fromEntries(Object.entries(this.functions).map(([key, f]) => [key, f.fn])) as Record<
-        LambdaStepKey,
-        MlopsFunction['fn']
-      >,
+      functions: Object.fromEntries(
+        Object.entries(this.functions).map(([key, f]) => [key, f.fn]),
+      ) as ByLambdaStep<MlopsFunction['fn']>,
       sagemakerRole: this.sagemakerRole,
       imageUri: this.imageUri,
       dataKey: props.encryptionKey,

@@ -15,6 +15,8 @@ import { bucketArnFor } from '../nag-ids.ts';
 
 /** Training output and batch-transform output live under this prefix of their buckets. */
 export const RUNS_PREFIX = 'runs/';
+/** Published edge models live under `edge/<useCase>/` of the artifacts bucket. */
+export const EDGE_PREFIX = 'edge/';
 
 export interface PipelineResourcesProps {
   readonly useCase: UseCase;
@@ -63,6 +65,8 @@ export class PipelineResources {
       // BuildDataset writes each run's channels under runs/<runId>/, transform writes under .../transform/.
       runData: { bucketArn: this.datasetsArn, prefixes: [`${RUNS_PREFIX}*`] },
       artifacts: { bucketArn: this.artifactsArn, prefixes: [`${RUNS_PREFIX}*`] },
+      // ExportEdge publishes each version's file and manifest under edge/<useCase>/<version>/.
+      edgeModels: { bucketArn: this.artifactsArn, prefixes: [`${EDGE_PREFIX}${useCase.name}/*`] },
     };
     const sagemakerArn = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName });

@@ -95,6 +95,7 @@ export function createStepFunctions<K extends string>(
       logRetention: logRetentionOf(props.stage),
       logRemovalPolicy: removalPolicyOf(props.stage),
       environment: environmentFor(key, props.envs[key], props.available, problems),
+      ...(row.fn.bundle ? { bundle: row.fn.bundle } : {}),
     });
     // Every step reads its KMS-encrypted environment and the data the pipeline encrypts.
     props.encryptionKey.grant(fn.fn, 'kms:Decrypt', 'kms:GenerateDataKey');

@@ -14,6 +14,7 @@ import {
 import {
   DATASET,
   ENDPOINT,
+  edgeExportHistory,
   manifest,
   OTHER_DATASET,
   sampleHistory,
@@ -209,5 +210,56 @@ describe('model card', () => {
     expect(card).toContain('DeploymentRolledBack (p99 latency alarm; restored flight-delay-v1)');
     expect(card).toContain('high: Latency regression after deploy');
     expect(card).toContain('_No evaluation recorded._');
+  });
+});
+
+describe('edge exports of a model version', () => {
+  let edgeLedger: TestLedger;
+  beforeAll(async () => {
+    // Prepare: v1's history up to its approval, then its two edge exports.
+    edgeLedger = db.ledger(await db.createLedgerTable('ledger-edge'));
+    for (const e of [...sampleHistory().slice(0, 6), ...edgeExportHistory()])
+      await appendEvent(edgeLedger, e);
+  });
+
+  it('shows each export attempt in the provenance, in time order, with its figures and file', async () => {
+    const p = await getProvenance(edgeLedger, 'flight-delay-v1');
+    expect(p.edgeExports).toEqual([
+      expect.objectContaining({
+        type: 'EdgeModelExported',
+        passed: true,
+        sha256: sha('edge-1'),
+        model: { bucket: 'mlops-artifacts', key: 'edge/flight-delay/1/model.onnx', versionId: 'v-onnx-1' },
+        parity: expect.objectContaining({ maxAbsDelta: 1.19e-7, flips: 0 }),
+        actor: 'pipeline/ExportEdge',
+        seq: 7,
+      }),
+      expect.objectContaining({
+        type: 'EdgeExportFailed',
+        passed: false,
+        sha256: sha('edge-1-tampered'),
+        reason: expect.stringMatching(/^parity failed on 4812 rows: max \|Δ\| 0\.0415/),
+        actor: 'cli/alice',
+        seq: 8,
+      }),
+    ]);
+    expect(p.edgeExports[1]).not.toHaveProperty('model');
+  });
+
+  it('lists them in the model card, the refused one marked and unpublished', async () => {
+    const card = await generateModelCard(edgeLedger, 'flight-delay-v1');
+    expect(card).toContain('## Edge export');
+    expect(card).toMatch(
+      /\| exported \| 1\.19e-7 \(limit 0\.000001\) \| 0 \(limit 0%\) \| 4812 \| s3:\/\/mlops-artifacts\/edge\/flight-delay\/1\/model\.onnx \(sha256 [0-9a-f]{64}, version v-onnx-1\) \| #7/,
+    );
+    expect(card).toMatch(
+      /\| REFUSED: parity failed on 4812 rows.* \| 0\.0415 \(limit 0\.000001\) \| 12 \(limit 0%\) \| 4812 \| not published \(sha256 [0-9a-f]{64}\) \| #8/,
+    );
+  });
+
+  it('says so when a version has no edge export', async () => {
+    const card = await generateModelCard(loc, 'flight-delay-v2');
+    expect(card).toContain('## Edge export\n\n_No edge export recorded._');
+    expect((await getProvenance(loc, 'flight-delay-v2')).edgeExports).toEqual([]);
   });
 });

@@ -76,6 +76,7 @@ describe.each(['dev', 'prod'] as const)('the training state machine on the local
       STEP_NAMES.findChampion,
       STEP_NAMES.evaluate,
       STEP_NAMES.register,
+      STEP_NAMES.exportEdge,
       STEP_NAMES.recordGateFailure,
       STEP_NAMES.recordSuccess,
       STEP_NAMES.recordFailure,

@@ -42,6 +42,33 @@ describe('use-case validation', () => {
     ]);
   });
 
+  it('turns the edge export on with the default parity limits (1e-6, no flip) when only the format is set', () => {
+    // Prepare: the demo sets edge: { format: 'onnx' } alone.
+    const uc = validateUseCase(demo, 'use-cases/flight-delay.ts');
+    // Assess
+    expect(uc.edge).toEqual({ format: 'onnx', maxAbsDelta: 1e-6, maxFlipShare: 0 });
+  });
+
+  it('leaves the edge export off when the use case has no edge section', () => {
+    const uc = validateUseCase(
+      variant((u) => {
+        delete u.edge;
+      }),
+      'use-cases/test.ts',
+    );
+    expect(uc.edge).toBeUndefined();
+  });
+
+  it('keeps edge limits a use case sets', () => {
+    const uc = validateUseCase(
+      variant((u) => {
+        u.edge = { format: 'onnx', maxAbsDelta: 1e-5, maxFlipShare: 0.001 };
+      }),
+      'use-cases/test.ts',
+    );
+    expect(uc.edge).toEqual({ format: 'onnx', maxAbsDelta: 1e-5, maxFlipShare: 0.001 });
+  });
+
   it('loads every file of use-cases/ so a use case is added by adding one file', async () => {
     const all = await loadUseCases();
     expect(all.map((u) => u.name)).toContain('flight-delay');
@@ -125,6 +152,37 @@ describe('use-case validation', () => {
         uc.monitoring.schedule = 'every hour';
       },
       expected: ['monitoring.schedule', 'EventBridge expression', 'got "every hour"'],
+    },
+    {
+      what: 'an edge format other than ONNX',
+      change: (uc) => {
+        (uc as { edge: unknown }).edge = { format: 'tflite' };
+      },
+      expected: ['edge.format', 'got "tflite"'],
+    },
+    {
+      what: 'a negative edge score tolerance',
+      change: (uc) => {
+        uc.edge = { format: 'onnx', maxAbsDelta: -1e-6 };
+      },
+      expected: ['edge.maxAbsDelta', 'must be >= 0', 'got -0.000001'],
+    },
+    {
+      what: 'an edge flip share above 1',
+      change: (uc) => {
+        uc.edge = { format: 'onnx', maxFlipShare: 2 };
+      },
+      expected: ['edge.maxFlipShare', 'must be <= 1', 'got 2'],
+    },
+    {
+      what: 'an edge export of a custom-image model',
+      change: (uc) => {
+        uc.model.algorithm = {
+          kind: 'custom-image',
+          imageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/model:1',
+        };
+      },
+      expected: ['edge:', "needs model.algorithm.kind 'xgboost'", "got 'custom-image'"],
     },
     {
       what: 'a missing required section',

@@ -8,7 +8,7 @@ import {
   sha256Hex,
 } from '../../../shared/ledger/canonical.ts';
 import { LedgerEventSchema } from '../../../shared/ledger/events.ts';
-import { sampleHistory } from '../../support/ledger-history.ts';
+import { edgeExportHistory, sampleHistory } from '../../support/ledger-history.ts';
 
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts keys at every level and drops insignificant whitespace', () => {
@@ -64,6 +64,20 @@ describe('LedgerEventSchema', () => {
     expect(LedgerEventSchema.safeParse({ ...completed, extra: 1 }).success).toBe(false);
     const approval = sampleHistory().find((e) => e.type === 'ApprovalRecorded');
     expect(LedgerEventSchema.safeParse({ ...approval, decision: 'maybe' }).success).toBe(false);
+  });
+
+  it('accepts both edge export events, and refuses an export whose gate did not pass or a NaN figure', () => {
+    const [exported, refused] = edgeExportHistory();
+    expect(LedgerEventSchema.safeParse(exported).success).toBe(true);
+    expect(LedgerEventSchema.safeParse(refused).success).toBe(true);
+    const e = exported as Extract<typeof exported, { type: 'EdgeModelExported' }>;
+    expect(LedgerEventSchema.safeParse({ ...e, parity: { ...e.parity, passed: false } }).success).toBe(false);
+    expect(
+      LedgerEventSchema.safeParse({ ...e, parity: { ...e.parity, maxAbsDelta: Number.NaN } }).success,
+    ).toBe(false);
+    const { objects: _, ...unpublished } = e;
+    expect(LedgerEventSchema.safeParse(unpublished).success).toBe(false);
+    expect(() => canonicalJson(exported)).not.toThrow();
   });
 
   it('requires the reproducibility manifest on training events', () => {

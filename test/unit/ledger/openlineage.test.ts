@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, GENESIS_HASH, linkHash } from '../../../shared/ledger/canonical.ts';
 import type { LedgerRecord } from '../../../shared/ledger/events.ts';
 import { runUuid, toRunEvents } from '../../../shared/ledger/openlineage.ts';
-import { sampleHistory } from '../../support/ledger-history.ts';
+import { edgeExportHistory, sampleHistory } from '../../support/ledger-history.ts';
 
 const spec = JSON.parse(readFileSync('/work/shared/openlineage/OpenLineage.json', 'utf8')) as object;
 const facetSchemas = JSON.parse(
@@ -17,9 +17,9 @@ const facetSchemas = JSON.parse(
 ) as { $defs: Record<string, object> };
 
 /** The sample history chained as the ledger would store it. */
-function chained(): LedgerRecord[] {
+function chained(events = sampleHistory()): LedgerRecord[] {
   let prevHash = GENESIS_HASH;
-  return sampleHistory().map((event, i) => {
+  return events.map((event, i) => {
     const hash = linkHash(prevHash, canonicalJson(event));
     const record = { chain: 'main', seq: i + 1, prevHash, hash, event };
     prevHash = hash;
@@ -90,6 +90,71 @@ describe('OpenLineage export', () => {
     const run1 = training.filter((e) => e.run.facets.mlops_ledger?.runKey === 'run-1');
     expect(new Set(run1.map((e) => e.run.runId))).toEqual(new Set([runUuid('run-1')]));
     expect(run1.map((e) => e.eventType)).toEqual(['START', 'COMPLETE', 'OTHER', 'OTHER']);
+  });
+
+  it('exports an edge export as its own run: the model archive in, model.onnx and its manifest out, the gate in a facet', () => {
+    // Prepare
+    const edge = toRunEvents(chained([...sampleHistory(), ...edgeExportHistory()])).filter(
+      (e) => e.job.name === 'flight-delay.edge-export',
+    );
+    const validate = ajv().compile(spec);
+    const a = ajv();
+
+    // Assess: valid RunEvents whose facets match their schemas.
+    expect(edge.map((e) => e.eventType)).toEqual(['COMPLETE', 'FAIL']);
+    for (const e of edge) {
+      expect(validate(e), JSON.stringify(validate.errors)).toBe(true);
+      for (const f of [
+        ...Object.values(e.run.facets),
+        ...[...e.inputs, ...e.outputs].flatMap((d) => Object.values(d.facets ?? {})),
+      ]) {
+        const name = /#\/\$defs\/(\w+)$/.exec(f._schemaURL)?.[1] ?? '';
+        expect(facetSchemas.$defs[name], f._schemaURL).toBeDefined();
+        expect(
+          a.validate(facetSchemas.$defs[name] as object, f),
+          `${name}: ${JSON.stringify(a.errors)}`,
+        ).toBe(true);
+      }
+    }
+    const [exported, refused] = edge;
+    expect(exported?.inputs.map((i) => `${i.namespace}/${i.name}`)).toEqual([
+      's3://mlops-artifacts/run-1/model.tar.gz',
+    ]);
+    expect(exported?.outputs.map((o) => `${o.namespace}/${o.name}`)).toEqual([
+      's3://mlops-artifacts/edge/flight-delay/1/model.onnx',
+      's3://mlops-artifacts/edge/flight-delay/1/manifest.json',
+    ]);
+    expect(exported?.outputs[0]?.facets?.mlops_edgeModel).toMatchObject({
+      format: 'onnx',
+      opsets: [
+        { domain: 'ai.onnx', version: 17 },
+        { domain: 'ai.onnx.ml', version: 3 },
+      ],
+      versionId: 'v-onnx-1',
+    });
+    expect(exported?.run.facets.mlops_edgeExport).toMatchObject({
+      passed: true,
+      trainingRunId: 'run-1',
+      parity: { maxAbsDelta: 1.19e-7, flips: 0, rows: 4812 },
+    });
+    expect(exported?.run.facets.mlops_modelVersion).toMatchObject({ modelVersion: 'flight-delay-v1' });
+    // A refused file publishes nothing: no outputs, the figures in the facet.
+    expect(refused?.outputs).toEqual([]);
+    expect(refused?.run.facets.mlops_edgeExport).toMatchObject({ passed: false, parity: { flips: 12 } });
+    expect(refused?.run.runId).not.toBe(exported?.run.runId);
+  });
+
+  it('the edge facet schema can fail: a parity without its figures is rejected', () => {
+    const schema = facetSchemas.$defs.EdgeExportRunFacet as object;
+    const facet = {
+      _producer: 'urn:x',
+      _schemaURL: 'urn:x#/$defs/EdgeExportRunFacet',
+      passed: true,
+      reason: 'x',
+      trainingRunId: 'r',
+    };
+    expect(ajv().validate(schema, facet)).toBe(true);
+    expect(ajv().validate(schema, { ...facet, parity: { passed: true } })).toBe(false);
   });
 
   it('derives stable RFC 9562 UUIDs and keeps real UUIDs', () => {

@@ -3,10 +3,11 @@
  * fire schedules by hand.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -39,34 +40,73 @@ export function synthApp(
   return { outdir, ms: performance.now() - started };
 }
 
+/** Environment variables the CDK app reads (infra/app.ts), or the CDK CLI passes context through. */
+const SYNTH_ENV = [
+  'CDK_DEPLOY_REGION',
+  'CDK_DEPLOY_ACCOUNT',
+  'CDK_DEFAULT_ACCOUNT',
+  'CDK_DEFAULT_REGION',
+  'CDK_CONTEXT_JSON',
+];
+
 /**
  * A hash of everything a synth reads: the files under cdk.json's `watch.include` folders (the CDK's
- * own list of what the app is made of), cdk.json, tsconfig.json and package-lock.json, and the stage.
+ * own list of what the app is made of); cdk.json, cdk.context.json, ~/.cdk.json, package.json,
+ * package-lock.json and tsconfig.json; the commit (the pipeline bakes it in as CODE_VERSION); the
+ * environment variables the app reads; and the stage.
  */
-export function synthInputsHash(stage: string): string {
-  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+export function synthInputsHash(
+  stage: string,
+  root: string = PROJECT_ROOT,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const config = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as {
     watch?: { include?: string[] };
   };
   const folders = (config.watch?.include ?? []).map((g) => g.replace(/\/\*\*.*$/, ''));
-  const files: string[] = ['cdk.json', 'tsconfig.json', 'package-lock.json'];
+  const files = ['cdk.json', 'cdk.context.json', 'package.json', 'package-lock.json', 'tsconfig.json'];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(join(PROJECT_ROOT, dir), { withFileTypes: true })) {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const path = `${dir}/${entry.name}`;
       if (entry.isDirectory()) walk(path);
       else if (entry.isFile()) files.push(path);
     }
   };
-  for (const folder of folders) if (existsSync(join(PROJECT_ROOT, folder))) walk(folder);
-  const hash = createHash('sha256').update(`stage=${stage}\n`);
-  for (const file of files.sort()) {
-    hash.update(`${file}\n`);
-    hash.update(readFileSync(join(PROJECT_ROOT, file)));
+  for (const folder of folders) if (existsSync(join(root, folder))) walk(folder);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    }).trim();
+  } catch {
+    // Not a git checkout: the app records 'unknown' too.
   }
+  const hash = createHash('sha256').update(`stage=${stage}\ncommit=${commit}\n`);
+  for (const name of SYNTH_ENV) hash.update(`${name}=${env[name] ?? ''}\n`);
+  const read = (path: string) => (existsSync(path) ? readFileSync(path) : '(absent)');
+  hash.update('~/.cdk.json\n').update(read(join(homedir(), '.cdk.json')));
+  for (const file of files.sort()) hash.update(`${file}\n`).update(read(join(root, file)));
   return hash.digest('hex');
 }
 
 /** Where a synth records the inputs it was made from, and what it wrote. */
 const SYNTH_STAMP = '.mlops-synth.json';
+
+/** Whether every file asset the assembly's asset manifests name is still in `outdir`. */
+function assetsPresent(outdir: string): boolean {
+  if (!existsSync(join(outdir, 'manifest.json'))) return false;
+  for (const f of readdirSync(outdir).filter((x) => x.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as {
+      files?: Record<string, { source?: { path?: string } }>;
+    };
+    for (const asset of Object.values(manifest.files ?? {})) {
+      if (asset.source?.path && !existsSync(join(outdir, asset.source.path))) return false;
+    }
+  }
+  return true;
+}
 
 /** A hash of a cloud assembly's manifest, templates and asset manifests (another synth changes it). */
 function outputsHash(outdir: string): string {
@@ -92,11 +132,7 @@ export async function synthAppCached(
   const stamp = join(outdir, SYNTH_STAMP);
   try {
     const seen = JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string; outputs?: string };
-    if (
-      seen.hash === hash &&
-      existsSync(join(outdir, 'manifest.json')) &&
-      seen.outputs === outputsHash(outdir)
-    ) {
+    if (seen.hash === hash && seen.outputs === outputsHash(outdir) && assetsPresent(outdir)) {
       return { outdir, ms: performance.now() - started, cached: true };
     }
   } catch {
@@ -124,17 +160,31 @@ export function synthAppAsync(
       cwd: PROJECT_ROOT,
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(signal ? { signal } : {}),
+      // Its own process group: the CDK CLI runs the app as a child it does not stop on SIGTERM,
+      // so an abort stops the whole group.
+      detached: true,
     });
+    const stop = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    // Leaving any other way (an exception, process.exit) must not leave the synth running either.
+    process.once('exit', stop);
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
     child.on('error', rej);
-    child.on('close', (code) =>
-      code === 0
-        ? res({ outdir, ms: performance.now() - started })
-        : rej(new Error(`cdk synth failed:\n${output}`)),
-    );
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', stop);
+      process.removeListener('exit', stop);
+      if (code === 0) res({ outdir, ms: performance.now() - started });
+      else if (signal?.aborted) rej(signal.reason);
+      else rej(new Error(`cdk synth failed:\n${output}`));
+    });
   });
 }
 

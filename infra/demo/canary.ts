@@ -47,6 +47,7 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
   ctx.say(`the SageMaker emulator will make ${model} (version ${next}) fail every request`);
   const { sample } = await sampleFlights(slice, 200);
   const api = (path: string) => `${ctx.target.apiUrl}${path}`;
+  const sign = { region: cloud.assembly.placement.region };
   let requests = 0;
   let failures = 0;
   let over = false;
@@ -57,7 +58,7 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
         const f = sample[i % sample.length];
         if (!f) return;
         const { entities, request } = flightLabel(f);
-        const res = await signedFetch(api(`/predict/${useCase.name}`), 'POST', { entities, request });
+        const res = await signedFetch(api(`/predict/${useCase.name}`), 'POST', { entities, request }, sign);
         await res.arrayBuffer();
         requests++;
         if (res.status !== 200) failures++;
@@ -78,7 +79,7 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
     const probe = sample[0];
     if (probe) {
       const { entities, request } = flightLabel(probe);
-      const res = await signedFetch(api(`/predict/${useCase.name}`), 'POST', { entities, request });
+      const res = await signedFetch(api(`/predict/${useCase.name}`), 'POST', { entities, request }, sign);
       servingAfter = ((await res.json()) as { modelVersion?: string }).modelVersion;
     }
     ctx.say(

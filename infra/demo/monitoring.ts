@@ -14,6 +14,7 @@ import type { LocalCloud } from '../local/cloud.ts';
 import { driftTable, formatTable, runCheck } from '../ops/monitoring.ts';
 import { executionArnOf, followExecution, runEvents, type Target } from '../ops/runs.ts';
 import { documentClientFor } from '../ops/target.ts';
+import type { Flight } from './flights.ts';
 import type { FlightSlice } from './seed.ts';
 import { type Replay, replayFlights } from './traffic.ts';
 
@@ -115,8 +116,18 @@ export async function serveAndMonitor(
   label: string,
   slice: FlightSlice,
   count: number,
+  exclude?: (f: Flight) => boolean,
 ): Promise<ServedWindow> {
-  const replay = await replayFlights((path) => `${ctx.target.apiUrl}${path}`, ctx.useCase.name, slice, count);
+  const replay = await replayFlights(
+    (path) => `${ctx.target.apiUrl}${path}`,
+    ctx.useCase.name,
+    slice,
+    count,
+    {
+      region: ctx.cloud.assembly.placement.region,
+      ...(exclude ? { exclude } : {}),
+    },
+  );
   ctx.say(
     `${replay.served.length} predictions through POST /predict (${replay.concurrency} clients, features as of each flight), ${replay.feedback.stored} outcomes through POST /feedback; realized AUC ${auc(
       replay.served.map((s) => s.label),

@@ -4,6 +4,7 @@
  * requests ready to paste.
  */
 
+import { endpointNameOf } from '../../shared/deployment/names.ts';
 import type { LocalCloud } from '../local/cloud.ts';
 import { LOCAL_CREDENTIALS } from '../local/engines/credentials.ts';
 import { formatTable } from '../ops/monitoring.ts';
@@ -108,7 +109,7 @@ export function summaryTables(
 }
 
 /** What to paste while the API stays up. */
-export function apiExamples(cloud: LocalCloud): string {
+export function apiExamples(cloud: LocalCloud, stage: string): string {
   const api = `${cloud.apiEndpoint}/v1`;
   const predict = JSON.stringify({
     entities: { 'airport-delays': 'ORD' },
@@ -119,11 +120,11 @@ export function apiExamples(cloud: LocalCloud): string {
     `The API stays up at ${api} until Ctrl+C. IAM routes take SigV4 (execute-api, ${cloud.assembly.placement.region}) with the local key ${accessKeyId} / ${secretAccessKey}:`,
     `  npm run mlops -- api POST /predict/flight-delay --data '${predict}'`,
     `  npm run mlops -- api GET /features/airport-delays/ORD`,
-    `  npm run mlops -- api GET '/audit/served-at?endpointName=mlops-dev-flight-delay&at=${new Date().toISOString()}'`,
+    `  npm run mlops -- api GET '/audit/served-at?endpointName=${endpointNameOf(stage, 'flight-delay')}&at=${new Date().toISOString()}'`,
     `  awscurl --service execute-api --region ${cloud.assembly.placement.region} --access_key ${accessKeyId} --secret_key ${secretAccessKey} -X POST -d '${predict}' ${api}/predict/flight-delay`,
     '  npm run mlops -- drift flight-delay          (the last monitoring report)',
     '  npm run mlops -- audit verify --archive      (the chain, against the Object Lock archive)',
-    '  npm run mlops -- report flight-delay --out report.html',
+    `  npm run mlops -- report flight-delay --stage ${stage} --out report.html`,
     `  OpenAPI: ${cloud.apiEndpoint}/openapi.json`,
   ].join('\n');
 }

@@ -38,15 +38,20 @@ export interface Replay {
   readonly feedback: { readonly stored: number; readonly failures: number };
 }
 
-/** Every `step`-th flight of the slice, in time order, at most `count`. */
+/**
+ * Every `step`-th flight of the slice that `exclude` lets through, in time order, at most
+ * `count`; `all` is every flight of the slice (the features come from all of them).
+ */
 export async function sampleFlights(
   slice: FlightSlice,
   count: number,
+  exclude: (f: Flight) => boolean = () => false,
 ): Promise<{ all: Flight[]; sample: Flight[] }> {
   const all: Flight[] = [];
   for await (const f of fromAirports(readFlights(slice.from, slice.to), new Set(slice.airports))) all.push(f);
-  const step = Math.max(1, Math.floor(all.length / count));
-  return { all, sample: all.filter((_, i) => i % step === 0).slice(0, count) };
+  const eligible = all.filter((f) => !exclude(f));
+  const step = Math.max(1, Math.floor(eligible.length / count));
+  return { all, sample: eligible.filter((_, i) => i % step === 0).slice(0, count) };
 }
 
 /**
@@ -61,10 +66,17 @@ export async function replayFlights(
   useCase: string,
   slice: FlightSlice,
   count: number,
-  options: { readonly concurrency?: number } = {},
+  options: {
+    readonly concurrency?: number;
+    /** The region requests are signed for: the API's (the local cloud's placement). */
+    readonly region?: string;
+    /** Flights not to replay, for example the ones already labelled for training. */
+    readonly exclude?: (f: Flight) => boolean;
+  } = {},
 ): Promise<Replay> {
   const concurrency = options.concurrency ?? 3;
-  const { all, sample } = await sampleFlights(slice, count);
+  const sign = { region: options.region ?? 'us-east-1' };
+  const { all, sample } = await sampleFlights(slice, count, options.exclude);
   async function* replay() {
     yield* all;
   }
@@ -93,16 +105,18 @@ export async function replayFlights(
       let written: AirportDelayRecord | undefined;
       for (const { flight, airport } of flights) {
         if (written !== airport) {
-          const res = await signedFetch(api(`/features/airport-delays/${origin}`), 'PUT', {
-            eventTime: new Date().toISOString(),
-            values: airport.values,
-          });
+          const res = await signedFetch(
+            api(`/features/airport-delays/${origin}`),
+            'PUT',
+            { eventTime: new Date().toISOString(), values: airport.values },
+            sign,
+          );
           if (res.status !== 200) throw new Error(`PUT /features/airport-delays/${origin}: ${res.status}`);
           written = airport;
         }
         const { entities, request, label } = flightLabel(flight);
         const t0 = performance.now();
-        const res = await signedFetch(api(`/predict/${useCase}`), 'POST', { entities, request });
+        const res = await signedFetch(api(`/predict/${useCase}`), 'POST', { entities, request }, sign);
         latenciesMs.push(performance.now() - t0);
         const body = (await res.json()) as { requestId?: string; score?: number; modelVersion?: string };
         if (res.status !== 200 || !body.requestId) {
@@ -127,11 +141,12 @@ export async function replayFlights(
   await pMap(
     served,
     async (s) => {
-      const res = await signedFetch(api(`/feedback/${useCase}`), 'POST', {
-        requestId: s.requestId,
-        label: s.label,
-        observedAt,
-      });
+      const res = await signedFetch(
+        api(`/feedback/${useCase}`),
+        'POST',
+        { requestId: s.requestId, label: s.label, observedAt },
+        sign,
+      );
       const body = (await res.json()) as { outcome?: string };
       if (res.status === 200 && body.outcome === 'written') stored++;
       else feedbackFailures++;

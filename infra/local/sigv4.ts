@@ -132,9 +132,14 @@ export async function signedRequest(
   return { url, init: { method, headers, body } };
 }
 
-/** Signs and sends a request; resolves with the response. */
-export async function signedFetch(url: string, method: string, body?: unknown): Promise<Response> {
+/** Signs and sends a request (`options` as for {@link signedRequest}); resolves with the response. */
+export async function signedFetch(
+  url: string,
+  method: string,
+  body?: unknown,
+  options: SignOptions = {},
+): Promise<Response> {
   const text = body === undefined ? undefined : JSON.stringify(body);
-  const req = await signedRequest(url, method, text);
+  const req = await signedRequest(url, method, text, options);
   return fetch(req.url, req.init);
 }

@@ -1,16 +1,18 @@
 /**
- * The HTML report of a use case: reads the facts from the ledger (the endpoint's events, what it
- * serves, the provenance of each version it saw), the monitor's full reports from S3 and the
- * chain's head and verification, then writes one self-contained page. Used by `mlops report` and
+ * The HTML report of a use case: reads the facts from one chain of the ledger (the endpoint's
+ * events, what it serves, the provenance of each version it saw), the monitor's full reports from
+ * S3 and the chain's head and verification, then writes one self-contained page. Used by `mlops report` and
  * the demo, against the local cloud or AWS alike; it only reads.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { endpointNameOf } from '../../shared/deployment/names.ts';
 import { type LedgerLocation, readHead } from '../../shared/ledger/append.ts';
 import type { LedgerRecord, MonitoringReport } from '../../shared/ledger/events.ts';
+import { chainPk, DEFAULT_CHAIN } from '../../shared/ledger/items.ts';
 import {
   getProvenance,
   ModelVersionNotFoundError,
@@ -48,7 +50,10 @@ export interface ReportOptions {
    * @default - loaded from `use-cases/` by name
    */
   readonly config?: UseCase;
-  /** @default 'main' */
+  /**
+   * The ledger chain the report reads: its facts, its citations (by seq) and its head.
+   * @default 'main'
+   */
   readonly chain?: string;
   /**
    * Recompute the hash chain and check its signatures, when the target names the signing key.
@@ -103,9 +108,31 @@ async function storedDistributions(s3: S3Client, event: MonitoringReport): Promi
   return { distributions: parsed.data };
 }
 
+/**
+ * `client` with every Query answer cut to the items of `chain`. The audit queries read indexes
+ * that hold all chains; the report shows one, and cites its events by their seq on it, so an
+ * event of another chain would be a fact the chain does not state, cited at someone else's seq.
+ */
+export function chainScopedClient(client: DynamoDBDocumentClient, chain: string): DynamoDBDocumentClient {
+  const pk = chainPk(chain);
+  const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  const scopedSend = async (...args: unknown[]): Promise<unknown> => {
+    const out = await send(...args);
+    if (!(args[0] instanceof QueryCommand)) return out;
+    const page = out as QueryCommandOutput;
+    if (!page.Items) return page;
+    const Items = page.Items.filter((item) => item.pk === pk);
+    return { ...page, Items, Count: Items.length };
+  };
+  return new Proxy(client, {
+    get: (target, property, receiver) =>
+      property === 'send' ? scopedSend : Reflect.get(target, property, receiver),
+  });
+}
+
 async function ledgerStatus(target: Target, loc: LedgerLocation, verify: boolean): Promise<LedgerStatus> {
   const head = await readHead(loc);
-  const base = { table: loc.tableName, chain: loc.chain ?? 'main', ...(head ? { head } : {}) };
+  const base = { table: loc.tableName, chain: loc.chain ?? DEFAULT_CHAIN, ...(head ? { head } : {}) };
   if (!verify)
     return { ...base, verification: { status: 'not-checked', detail: 'verification not asked for' } };
   if (!target.signingKey) {
@@ -163,15 +190,14 @@ export async function gatherReport(
   const client = documentClientFor(target);
   const s3 = s3ClientFor(target);
   try {
-    const loc: LedgerLocation = {
-      client,
-      tableName: target.ledgerTable,
-      ...(options.chain ? { chain: options.chain } : {}),
-    };
-    const endpointRecords = (await recordsOn(loc, 'byEndpoint', endpointName)).filter(
+    const chain = options.chain ?? DEFAULT_CHAIN;
+    const loc: LedgerLocation = { client, tableName: target.ledgerTable, chain };
+    // Every fact query below reads through the chain-scoped client; the head and verify read the chain itself.
+    const factsLoc: LedgerLocation = { ...loc, client: chainScopedClient(client, chain) };
+    const endpointRecords = (await recordsOn(factsLoc, 'byEndpoint', endpointName)).filter(
       (r) => r.event.useCase === useCase,
     );
-    const served = await servedAt(loc, endpointName, generatedAt);
+    const served = await servedAt(factsLoc, endpointName, generatedAt);
     const versions = new Set<string>();
     for (const r of endpointRecords) {
       const e = r.event as { readonly modelVersion?: string; readonly restoredModelVersion?: string };
@@ -182,7 +208,7 @@ export async function gatherReport(
     const provenances: Provenance[] = [];
     for (const v of versions) {
       try {
-        provenances.push(await getProvenance(loc, v));
+        provenances.push(await getProvenance(factsLoc, v));
       } catch (e) {
         if (!(e instanceof ModelVersionNotFoundError)) throw e;
       }

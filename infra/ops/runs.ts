@@ -119,7 +119,7 @@ export async function followExecution(
       const line =
         step.status === 'running'
           ? `  … ${step.name}`
-          : `  ${step.status === 'succeeded' ? '✓' : '✗'} ${step.name} (${step.seconds?.toFixed(1)} s)${step.error ? ` — ${step.error.slice(0, 300)}` : ''}`;
+          : `  ${step.status === 'succeeded' ? '✓' : '✗'} ${step.name}${step.seconds === undefined ? '' : ` (${step.seconds.toFixed(1)} s)`}${step.error ? ` — ${step.error.slice(0, 300)}` : ''}`;
       if (shown.get(key) !== line) {
         shown.set(key, line);
         print(line);

@@ -1,8 +1,9 @@
 /**
- * `npm start` as a user runs it, in a child process: interrupted with Ctrl+C in the middle of the
- * demo, it stops every process it started (DynamoDB Local's JVM, the Lambda workers, training
- * children) and removes its state file; the next start begins from clean data. The whole demo
- * with `--once` runs in .ci/run, checked the same way (test/support/processes.ts).
+ * `npm start` as a user runs it, in a child process: interrupted with Ctrl+C while it
+ * synthesizes and again in the middle of the demo, it stops every process it started (the CDK
+ * app, DynamoDB Local's JVM, the Lambda workers, training children) and removes its state file
+ * and its lock. The whole demo with `--once` runs in .ci/run, checked the same way
+ * (test/support/processes.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,7 @@ const MARKER = 'MLOPS_TEST_MARKER';
 function startDemo(
   marker: string,
   dir: string,
+  env: Record<string, string> = {},
 ): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   let text = '';
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'infra/cli/main.ts'), 'start'], {
@@ -29,7 +31,8 @@ function startDemo(
       [MARKER]: marker,
       CI: 'true',
       MLOPS_LOCAL_STATE: join(dir, 'cloud.json'),
-      MLOPS_DEMO_DATA_DIR: join(dir, 'data'),
+      MLOPS_DEMO_DIR: join(dir, 'demo'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,32 +42,47 @@ function startDemo(
   return { child, output: () => text, exit };
 }
 
+/** Interrupts the demo once `ready` shows in its output; checks that nothing of it is left. */
+async function interruptWhen(ready: RegExp, env: Record<string, string> = {}) {
+  const marker = randomUUID();
+  const dir = mkdtempSync(join(tmpdir(), 'start-e2e-'));
+  const demo = startDemo(marker, dir, env);
+  await until(
+    `the demo to print ${ready}`,
+    async () => demo.output(),
+    (out) => ready.test(out) || demo.child.exitCode !== null,
+    240_000,
+  );
+  expect(demo.child.exitCode, demo.output()).toBeNull();
+  // A moment for the stage's own children to start (the CDK app, the JVM, the workers).
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(processesWithMarker(MARKER, marker).length).toBeGreaterThan(1);
+  demo.child.kill('SIGINT');
+  const code = await demo.exit;
+  expect(code, demo.output()).toBe(130);
+  expect(demo.output()).toContain('interrupted by SIGINT');
+  // Children get a moment to be reaped; nothing with the marker may be left after it.
+  const left = await until(
+    'the demo processes to end',
+    async () => processesWithMarker(MARKER, marker),
+    (found) => found.length === 0,
+    15_000,
+  ).catch(() => processesWithMarker(MARKER, marker));
+  expect(left).toEqual([]);
+  expect(existsSync(join(dir, 'cloud.json'))).toBe(false);
+  expect(existsSync(join(dir, 'demo', 'demo.lock'))).toBe(false);
+  return demo.output();
+}
+
 describe('npm start', () => {
+  it('stops the CDK app and everything else on Ctrl+C while it synthesizes', async () => {
+    const out = await interruptWhen(/Synthesize the dev app/, {
+      MLOPS_DEMO_CDK_OUT: mkdtempSync(join(tmpdir(), 'start-e2e-cdk-')),
+    });
+    expect(out).not.toContain('Start the local cloud');
+  }, 300_000);
+
   it('stops everything it started on Ctrl+C in the middle of the demo', async () => {
-    const marker = randomUUID();
-    const dir = mkdtempSync(join(tmpdir(), 'start-e2e-'));
-    const demo = startDemo(marker, dir);
-    // The cloud is up and the first stage has begun: JVM, workers and servers are all running.
-    await until(
-      'the demo to reach its first stage',
-      async () => demo.output(),
-      (out) => /Ingest .*airports/.test(out) || demo.child.exitCode !== null,
-      240_000,
-    );
-    expect(demo.child.exitCode, demo.output()).toBeNull();
-    expect(processesWithMarker(MARKER, marker).length).toBeGreaterThan(1);
-    demo.child.kill('SIGINT');
-    const code = await demo.exit;
-    expect(code, demo.output()).toBe(130);
-    expect(demo.output()).toContain('interrupted by SIGINT');
-    // Children get a moment to reap; nothing with the marker may be left after it.
-    const left = await until(
-      'the demo processes to end',
-      async () => processesWithMarker(MARKER, marker),
-      (found) => found.length === 0,
-      15_000,
-    ).catch(() => processesWithMarker(MARKER, marker));
-    expect(left).toEqual([]);
-    expect(existsSync(join(dir, 'cloud.json'))).toBe(false);
+    await interruptWhen(/Ingest .*airports/);
   }, 300_000);
 });

@@ -11,10 +11,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReportSummary, writeReport } from '../../../infra/ops/report.ts';
+import { gatherReport, type ReportSummary, summarize, writeReport } from '../../../infra/ops/report.ts';
+import { renderReportHtml } from '../../../infra/report/html.ts';
+import { appendEvent } from '../../../shared/ledger/append.ts';
 import { CHROMIUM_PATH, haveChromium, launchChromium } from '../../support/chromium.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 import {
+  REPORT_ENDPOINT,
   REPORT_NOW,
   REPORT_STAGE,
   REPORT_USE_CASE,
@@ -99,6 +102,64 @@ describe('the report of the recorded history', () => {
     // Assess
     expect(cited.size).toBeGreaterThan(20);
     expect(rows).toEqual(cited);
+  });
+});
+
+describe('with events of another chain in the same table', () => {
+  const OTHER = 'canary-lab';
+
+  beforeAll(async () => {
+    // Prepare: seq 1 of this chain collides with seq 1 of main, and it deploys v3 last.
+    await appendEvent(
+      { ...emu.ledger(scenario.ledgerTable), chain: OTHER },
+      {
+        useCase: REPORT_USE_CASE,
+        type: 'DeploymentCompleted',
+        eventId: 'deploy-done/other-chain',
+        actor: 'pipeline/Deploy',
+        time: '2026-05-11T23:00:00.000Z',
+        deploymentId: 'other-chain',
+        modelVersion: V3,
+        endpointName: REPORT_ENDPOINT,
+      },
+    );
+  }, 60_000);
+
+  const report = (chain?: string) =>
+    gatherReport(scenarioTarget(emu, scenario.ledgerTable), REPORT_USE_CASE, REPORT_STAGE, {
+      now: () => new Date(REPORT_NOW),
+      verify: false,
+      ...(chain ? { chain } : {}),
+    });
+
+  it('leaves the report of main as it was: none of the other chain’s facts', async () => {
+    // Act
+    const main = summarize(await report(), summary.path);
+    // Assess
+    expect(main.servingVersion).toBe(V2);
+    expect(main.sections).toEqual(summary.sections);
+    expect(main.ledger.chain).toBe('main');
+  });
+
+  it('reads only the chain asked for, and cites its events at their seq on that chain', async () => {
+    // Act
+    const data = await report(OTHER);
+    const other = summarize(data, summary.path);
+    // Assess
+    expect(other.servingVersion).toBe(V3);
+    expect(other.ledger).toMatchObject({ chain: OTHER, head: { seq: 1 } });
+    expect(other.sections.timeline.events).toBe(1);
+    expect(other.sections.drift.reports).toBe(0);
+    expect(other.sections.quality.points).toBe(0);
+    expect(data.timeline.items.map((i) => i.cite.eventId)).toEqual(['deploy-done/other-chain']);
+    // v3 is registered on main only: on this chain its lineage is the endpoint's event alone.
+    expect(data.lineage.nodes.flatMap((n) => (n.cite ? [n.cite.eventId] : []))).not.toContain(
+      expect.not.stringMatching(/^deploy-done\/other-chain$/),
+    );
+    const page = renderReportHtml(data);
+    expect(
+      new Set([...page.matchAll(/<tr id="ev-(\d+)" data-event="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`)),
+    ).toEqual(new Set(['1 deploy-done/other-chain']));
   });
 });
 

@@ -1,9 +1,9 @@
 /**
- * Renders the example report for the README: records the integration test's history in fresh
+ * Renders an example report (the README shows one from a real `npm start` instead): records the integration test's history in fresh
  * emulators (DynamoDB Local, s3rver, the KMS emulator), writes the report through `writeReport`
  * and saves a full-page PNG of it from headless Chromium.
  *
- *   npx tsx infra/report/screenshot.ts [--out infra/report/report-example.png] [--html report.html] [--full]
+ *   npx tsx infra/report/screenshot.ts [--out report-example.png] [--html report.html] [--full]
  *
  * The picture ends with the lineage graph (the list of cited events below it is long and reads
  * better in the page itself); `--full` takes the whole page.
@@ -11,8 +11,8 @@
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM_PATH, haveChromium, launchChromium } from '../../test/support/chromium.ts';
 import { startEmulators } from '../../test/support/emulators.ts';
@@ -29,7 +29,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { values } = parseArgs({
   options: {
-    out: { type: 'string', default: join(dirname(fileURLToPath(import.meta.url)), 'report-example.png') },
+    out: { type: 'string', default: join(process.cwd(), 'report-example.png') },
     html: { type: 'string' },
     width: { type: 'string', default: '1240' },
     full: { type: 'boolean', default: false },

@@ -25,10 +25,10 @@ import { localUp, PROJECT_ROOT, synthAppCached } from './local.ts';
 
 /**
  * The demo's clock for waits: Step Functions Wait states, retry intervals and alarm periods run
- * 50 times faster, so a deployment's one-minute endpoint polls take 1.2 s and a 10-minute canary
- * bake 12 s. Nothing else changes.
+ * 100 times faster, so a deployment's one-minute endpoint polls take 0.6 s, a 10-minute canary
+ * bake 6 s and a one-minute alarm period 0.6 s. Nothing else changes.
  */
-export const DEMO_TIME_SCALE = 0.02;
+export const DEMO_TIME_SCALE = 0.01;
 
 /** The stage the demo runs. */
 const STAGE = 'dev';

@@ -2,11 +2,12 @@
  * `mlops edge export|verify`: the edge export on demand. `export` re-runs the pipeline's ExportEdge
  * (the same file, gate and ledger event) for a registered version; `verify` runs the parity gate
  * alone on any ONNX file against a registered version's test split, and records nothing. Both
- * exit with 1 when the gate fails. The target is resolved as for `mlops audit` (target.ts).
+ * exit with 1 when the gate fails; `verify` also when the file names another source model. The target is resolved as for `mlops audit` (target.ts).
  */
 import type { Command } from 'commander';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import type { EdgeParity } from '../../shared/ledger/events.ts';
+import type { EdgeVerification } from '../../shared/pipeline/export-edge.ts';
 import { loadUseCases } from '../config/use-cases.ts';
 import {
   EdgeTargetError,
@@ -70,6 +71,14 @@ function edgeUseCase(all: readonly UseCase[], name: string): UseCase {
 
 const figures = (p: EdgeParity): string =>
   `max |Δ| ${p.maxAbsDelta.toPrecision(3)} (limit ${p.limits.maxAbsDelta}), ${p.flips} of ${p.rows} labels flip at ${p.threshold} (limit ${p.limits.maxFlipShare * 100}%)`;
+
+/**
+ * Whether `edge verify` passes: the gate holds and the file does not name another source model
+ * (a file exported from another model that happens to score alike is not this version's file).
+ */
+export function edgeVerifyPassed(v: Pick<EdgeVerification, 'parity' | 'sourceMatches'>): boolean {
+  return v.parity.passed && v.sourceMatches !== false;
+}
 
 /** Adds `edge export` and `edge verify` to `program`. */
 export function registerEdgeCommands(program: Command): Command {
@@ -155,13 +164,13 @@ export function registerEdgeCommands(program: Command): Command {
               : `exported from another model (${v.claims.sourceModelSha256?.slice(0, 12)}, not ${v.sourceModelSha256.slice(0, 12)})`;
         console.log(
           [
-            `${v.parity.passed ? 'PASSED' : 'FAILED'}: ${file} against ${v.modelVersion}`,
+            `${edgeVerifyPassed(v) ? 'PASSED' : 'FAILED'}: ${file} against ${v.modelVersion}`,
             `  ${v.parity.reason}`,
             `  file      sha256 ${v.file.sha256} (${v.file.bytes} bytes); ${source}`,
           ].join('\n'),
         );
       }
-      if (!v.parity.passed) process.exitCode = 1;
+      if (!edgeVerifyPassed(v)) process.exitCode = 1;
     });
 
   return edge;

@@ -10,7 +10,8 @@
  *   └pass→ [promote rows: Register] → [Approval → RecordApproval → IsApproved] → ReadyToDeploy →
  *          [ExportEdge, when the use case sets edge] → [deploy rows] → (deployment seam) →
  *          RecordSuccess → TrainingSucceeded
- * Every Task (and the Parallel) catches into Catch<Step> → RecordFailure → NotifyFailure → Failed.
+ * Every Task (and the Parallel) catches into Catch<Step> → RecordFailure → NotifyFailure → Failed,
+ * except ExportEdge and its RecordEdgeFailure, whose errors go on to the deployment (export-edge.ts).
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -229,7 +230,7 @@ export class TrainingDefinition extends Construct {
     });
     const exportEdge =
       stepEnabled(PIPELINE_STEPS.exportEdge, useCase) && fns.exportEdge
-        ? [new ExportEdgeStep(this, 'EdgeExport', { fn: fns.exportEdge })]
+        ? [new ExportEdgeStep(this, 'EdgeExport', { fn: fns.exportEdge, record: fns.record })]
         : [];
     readyToDeploy.next(
       chainThrough([...exportEdge, ...stepsIn('deploy'), ...(seam ? [seam] : [])], recordSuccess),

@@ -331,11 +331,15 @@ export const EdgeParitySchema = z.strictObject({
   maxAbsDelta: FiniteSchema.pipe(z.number().min(0)),
   /** Rows where exactly one of the two scores is NaN. */
   nanMismatches: z.number().int().min(0),
+  /** Rows where a score is ±Infinity and the other is not that same value (absent before it was counted). */
+  infiniteMismatches: z.number().int().min(0).optional(),
   /** Row of the largest |Δ| (-1 when there were no rows). */
   worstRow: z.number().int().min(-1),
-  /** Rows whose label (score >= threshold) differs. */
+  /** Rows whose label (score >= threshold) differs, the expected score more than maxAbsDelta from the threshold. */
   flips: z.number().int().min(0),
   flipShare: FiniteSchema.pipe(z.number().min(0).max(1)),
+  /** Rows whose label differs within maxAbsDelta of the threshold, not counted as flips (absent before they were told apart). */
+  ties: z.number().int().min(0).optional(),
   /** The use case's decision threshold. */
   threshold: FiniteSchema,
   /** The use case's limits (`edge.maxAbsDelta`, `edge.maxFlipShare`). */

@@ -35,14 +35,22 @@ export const EdgeParityResultSchema = z.strictObject({
   /** One sentence with the figures, for the ledger and the CLI. */
   reason: z.string(),
   rows: z.number().int().nonnegative(),
-  /** Largest |Δ| over the rows where both scores are numbers. */
+  /** Largest |Δ| over the rows where both scores are finite numbers. */
   maxAbsDelta: z.number().nonnegative(),
   /** Rows where exactly one of the two scores is NaN (any such row fails the gate). */
   nanMismatches: z.number().int().nonnegative(),
-  /** Row of the largest |Δ|, -1 when there are no rows. */
+  /** Rows where a score is ±Infinity and the other is not that same value (any such row fails the gate). */
+  infiniteMismatches: z.number().int().nonnegative(),
+  /** Row of the largest |Δ|, or of the first infinite mismatch; -1 when there are no rows. */
   worstRow: z.number().int(),
+  /** Rows whose label differs while the expected score is more than maxAbsDelta from the threshold. */
   flips: z.number().int().nonnegative(),
   flipShare: z.number().min(0).max(1),
+  /**
+   * Rows whose label differs while the expected score is within maxAbsDelta of the threshold:
+   * rounding noise the |Δ| limit already allows, reported but not counted as flips.
+   */
+  ties: z.number().int().nonnegative(),
   threshold: z.number(),
   limits: z.strictObject({ maxAbsDelta: z.number().nonnegative(), maxFlipShare: z.number().min(0).max(1) }),
 });
@@ -159,8 +167,10 @@ const pct = (x: number): string => `${Number((x * 100).toPrecision(3))}%`;
 
 /**
  * Runs the parity gate: the ONNX scores of `rows` against `expectedScores` (same order). It fails
- * when the largest |Δ| or the share of labels that flip at the threshold is above its limit, with
- * a reason that names the figures. An empty set of rows fails: it would prove nothing.
+ * when the largest |Δ| or the share of labels that flip at the threshold is above its limit, or a
+ * row is NaN or ±Infinity on one side only, with a reason that names the figures. A label that
+ * differs where the expected score is within maxAbsDelta of the threshold is a tie (reported, not
+ * a flip): the |Δ| limit already allows it. An empty set of rows fails: it would prove nothing.
  */
 export async function edgeParity(
   onnxBytes: Uint8Array,
@@ -186,9 +196,11 @@ export async function edgeParity(
       rows: 0,
       maxAbsDelta: 0,
       nanMismatches: 0,
+      infiniteMismatches: 0,
       worstRow: -1,
       flips: 0,
       flipShare: 0,
+      ties: 0,
       threshold,
       limits,
     });
@@ -197,13 +209,28 @@ export async function edgeParity(
   let worst = 0;
   let worstRow = 0;
   let flips = 0;
+  let ties = 0;
   let nanMismatches = 0;
+  let infiniteMismatches = 0;
+  let firstInfinite = -1;
   for (let i = 0; i < rows.length; i++) {
     const a = actual[i] ?? Number.NaN;
     const e = expectedScores[i] ?? Number.NaN;
-    if (a >= threshold !== e >= threshold) flips++;
+    if (a >= threshold !== e >= threshold) {
+      // Within maxAbsDelta of the threshold, either label is as right as the allowed |Δ|.
+      if (Number.isFinite(e) && Math.abs(e - threshold) <= maxAbsDelta) ties++;
+      else flips++;
+    }
     if (Number.isNaN(a) || Number.isNaN(e)) {
       if (Number.isNaN(a) !== Number.isNaN(e)) nanMismatches++;
+      continue;
+    }
+    if (!Number.isFinite(a) || !Number.isFinite(e)) {
+      // An infinite |Δ| fails the gate as a count with its row, so the figures stay finite.
+      if (a !== e) {
+        infiniteMismatches++;
+        if (firstInfinite < 0) firstInfinite = i;
+      }
       continue;
     }
     const delta = Math.abs(a - e);
@@ -213,23 +240,33 @@ export async function edgeParity(
     }
   }
   const flipShare = flips / rows.length;
-  const deltaOk = worst <= maxAbsDelta;
+  const deltaOk = worst <= maxAbsDelta && infiniteMismatches === 0;
   const flipsOk = flipShare <= maxFlipShare;
-  const deltaText = deltaOk
-    ? `max |Δ| ${fmt(worst)} <= ${maxAbsDelta}`
-    : `max |Δ| ${fmt(worst)} at row ${worstRow} (expected ${expectedScores[worstRow]}, ONNX ${actual[worstRow]}) exceeds ${maxAbsDelta}`;
+  if (infiniteMismatches > 0 && worst <= maxAbsDelta) worstRow = firstInfinite;
+  const deltaText =
+    worst > maxAbsDelta
+      ? `max |Δ| ${fmt(worst)} at row ${worstRow} (expected ${expectedScores[worstRow]}, ONNX ${actual[worstRow]}) exceeds ${maxAbsDelta}`
+      : `max |Δ| ${fmt(worst)} <= ${maxAbsDelta}`;
+  const infiniteText =
+    infiniteMismatches > 0
+      ? `; ${infiniteMismatches} rows have an infinite |Δ| (first row ${firstInfinite}: expected ${expectedScores[firstInfinite]}, ONNX ${actual[firstInfinite]})`
+      : '';
   const flipText = `${flips} of ${rows.length} labels (${pct(flipShare)}) flip at threshold ${threshold}${flipsOk ? ', allowed' : ', above the allowed'} ${pct(maxFlipShare)}`;
+  const tieText =
+    ties > 0 ? ` (${ties} more differ within ${maxAbsDelta} of the threshold, ties not counted)` : '';
   const nanText = nanMismatches > 0 ? `; ${nanMismatches} rows are NaN on one side only` : '';
   const passed = deltaOk && flipsOk && nanMismatches === 0;
   return EdgeParityResultSchema.parse({
     passed,
-    reason: `parity ${passed ? 'passed' : 'failed'} on ${rows.length} rows: ${deltaText}; ${flipText}${nanText}`,
+    reason: `parity ${passed ? 'passed' : 'failed'} on ${rows.length} rows: ${deltaText}${infiniteText}; ${flipText}${tieText}${nanText}`,
     rows: rows.length,
     maxAbsDelta: worst,
     nanMismatches,
+    infiniteMismatches,
     worstRow,
     flips,
     flipShare,
+    ties,
     threshold,
     limits,
   });

@@ -180,7 +180,7 @@ export const ApprovalDecisionSchema = z.strictObject({
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
 /** What the Record step is recording: it is invoked with `{runId, state: $, kind, step?}`. */
-export const RecordKindSchema = z.enum(['success', 'gate-failure', 'approval', 'failure']);
+export const RecordKindSchema = z.enum(['success', 'gate-failure', 'approval', 'failure', 'edge-failure']);
 export type RecordKind = z.infer<typeof RecordKindSchema>;
 
 /** Payload of the Record step. */

@@ -1,13 +1,20 @@
 /**
- * The Record step: the ledger facts that close a run, one handler for the four ways a run ends
- * or advances (success, a failed gate, a human decision, a failure). Every event ID derives from
+ * The Record step: the ledger facts that close a run, one handler for the ways a run ends or
+ * advances (success, a failed gate, a human decision, a failure) and for the one error that does
+ * not end it (ExportEdge's, recorded as EdgeExportFailed). Every event ID derives from
  * the run and the kind, so a retried Record appends nothing new.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
 import type { UseCase } from '../config/use-case.ts';
-import type { LedgerWriter } from '../ledger/append.ts';
-import type { ApprovalRecorded, TrainingCompleted, TrainingFailed } from '../ledger/events.ts';
+import { type LedgerWriter, recordedEvent } from '../ledger/append.ts';
+import type {
+  ApprovalRecorded,
+  EdgeExportFailed,
+  TrainingCompleted,
+  TrainingFailed,
+} from '../ledger/events.ts';
+import { DEFAULT_CHAIN } from '../ledger/items.ts';
 import { archiveContentSha256, parseS3Uri } from '../s3.ts';
 import { type RecordKind, STEP_ERRORS } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
@@ -213,6 +220,37 @@ async function recordFailure(o: RecordStepOptions, time: string): Promise<Record
   };
 }
 
+/**
+ * An error ExportEdge could not record (its Catch kept it at `$.edgeError`), as the run's
+ * EdgeExportFailed with the error's cause as the reason. Nothing is appended when ExportEdge did
+ * record an outcome under the run's edge-export ID before failing (a timeout after the append).
+ */
+async function recordEdgeFailure(o: RecordStepOptions, time: string): Promise<RecordSummary> {
+  const registered = statePart(o.state, 'registered');
+  const dataset = optionalStatePart(o.state, 'dataset');
+  const trained = optionalStatePart(o.state, 'trained');
+  const eventId = runEventId(o.runId, 'edge-export');
+  const reason = failureReason(optionalStatePart(o.state, 'edgeError'));
+  const summary = { kind: 'edge-failure', runId: o.runId, modelVersion: registered.modelVersion } as const;
+  if (await recordedEvent(o.ledger, o.ledger.chain ?? DEFAULT_CHAIN, eventId)) {
+    return { ...summary, ledger: 'recorded-earlier', reason };
+  }
+  const event: EdgeExportFailed = {
+    type: 'EdgeExportFailed',
+    eventId,
+    actor: `pipeline/${STEP_NAMES.recordEdgeFailure}`,
+    time,
+    useCase: o.useCase.name,
+    modelVersion: registered.modelVersion,
+    runId: o.runId,
+    ...(dataset ? { datasetHash: dataset.datasetHash } : {}),
+    ...(trained ? { sourceModelUri: trained.modelArtifacts } : {}),
+    reason,
+  };
+  const { outcome } = await appendOnce(o.ledger, event);
+  return { ...summary, ledger: outcome, reason };
+}
+
 function gateFailure(o: RecordStepOptions): RecordSummary {
   const evaluation = statePart(o.state, 'evaluation');
   const failed = evaluation.gates
@@ -240,5 +278,7 @@ export async function recordStep(o: RecordStepOptions): Promise<RecordSummary> {
       return recordApproval(o, time);
     case 'failure':
       return recordFailure(o, time);
+    case 'edge-failure':
+      return recordEdgeFailure(o, time);
   }
 }

@@ -460,7 +460,8 @@ export const PIPELINE_STEPS = {
     ],
   },
   record: {
-    comment: 'Appends run outcomes (success, gate failure, approval, failure) to the ledger.',
+    comment:
+      'Appends run outcomes (success, gate failure, approval, failure, an unrecorded edge export error) to the ledger.',
     handler: 'record.ts',
     env: { USE_CASE_CONFIG: true, LEDGER_TABLE: true, LEDGER_CHAIN: true, LEDGER_SIGNING_KEY: true },
     fn: { description: 'appends run outcomes to the ledger', timeoutSeconds: 120 },
@@ -531,6 +532,8 @@ const FIXED_STATES = {
   recordSuccess: 'RecordSuccess',
   recordApproval: 'RecordApproval',
   recordFailure: 'RecordFailure',
+  /** Records an error ExportEdge could not record itself (then the run deploys without a file). */
+  recordEdgeFailure: 'RecordEdgeFailure',
   notifyFailure: 'NotifyFailure',
   failed: 'Failed',
 } as const;
@@ -573,6 +576,8 @@ export const STATE_PARTS = {
   /** The deploy machine's result (shared/deployment/contracts.ts), when the pipeline deploys. */
   deployment: DeploymentResultSchema,
   error: CaughtErrorSchema,
+  /** The error ExportEdge's Catch stored (its path is the fragment's EDGE_ERROR_PATH). */
+  edgeError: CaughtErrorSchema,
 };
 
 /** A part of the state. */

@@ -208,7 +208,6 @@ describe('training pipeline (dev: no approval)', () => {
       expect(maxDelta).toBeLessThanOrEqual(1e-6);
       expect(flips).toBe(0);
       expect(step?.status).toBe('succeeded');
-      expect(step?.seconds ?? Number.POSITIVE_INFINITY).toBeLessThan(2);
       console.log(
         `edge export of ${registered.modelVersion}: ${rows.length} test rows, max |Δ| ${maxDelta.toPrecision(3)} (step's ${exported.parity.maxAbsDelta.toPrecision(3)}), ${flips} flips, ${onnx.byteLength} bytes, ExportEdge ${step?.seconds?.toFixed(2)} s`,
       );

@@ -149,6 +149,7 @@ const TASK_TYPES: Record<keyof typeof STEP_NAMES, string> = {
   recordSuccess: 'Task',
   recordApproval: 'Task',
   recordFailure: 'Task',
+  recordEdgeFailure: 'Task',
   notifyFailure: 'Task',
   failed: 'Fail',
   deploy: 'Task',
@@ -296,6 +297,8 @@ describe('the training state machine', () => {
           expect(handler?.Next).toBe(STEP_NAMES.failed);
         } else if (name === STEP_NAMES.exportEdge) {
           // The one Task whose errors do not fail the run: the edge file never holds up the deployment.
+          expect(handler?.Next).toBe(STEP_NAMES.recordEdgeFailure);
+        } else if (name === STEP_NAMES.recordEdgeFailure) {
           expect(handler?.Next).toBe('EdgeExportSkipped');
         } else {
           expect(handler?.ResultPath, name).toBe('$.error');
@@ -419,15 +422,37 @@ describe('the training state machine', () => {
       expect(exportEdge.Parameters).toEqual({ 'runId.$': '$$.Execution.Name', 'state.$': '$' });
       expect(exportEdge.ResultPath).toBe('$.edge');
       expect(exportEdge.Next).toBe(STEP_NAMES.deploy);
-      // A refused file is a result, not an error; an error the step could not record skips to Deploy too.
+      // A failed or timed-out attempt reruns once (idempotent), after the Lambda service retries.
+      expect(exportEdge.Retry).toEqual([
+        expect.objectContaining({ ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']) }),
+        {
+          ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+          IntervalSeconds: 2,
+          MaxAttempts: 2,
+          BackoffRate: 2,
+        },
+      ]);
+      // A refused file is a result, not an error; an error the step could not record is recorded
+      // by RecordEdgeFailure, and skips to Deploy too, even when that record fails.
       expect(exportEdge.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.edgeError', Next: 'EdgeExportSkipped' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.edgeError', Next: STEP_NAMES.recordEdgeFailure },
+      ]);
+      const recordEdge = stateOf(definition, STEP_NAMES.recordEdgeFailure);
+      expect(recordEdge.Parameters).toEqual({
+        'runId.$': '$$.Execution.Name',
+        'state.$': '$',
+        kind: 'edge-failure',
+      });
+      expect(recordEdge.ResultPath).toBeNull();
+      expect(recordEdge.Next).toBe('EdgeExportSkipped');
+      expect(recordEdge.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.recordEdgeFailureError', Next: 'EdgeExportSkipped' },
       ]);
       expect(stateOf(definition, 'EdgeExportSkipped')).toMatchObject({
         Type: 'Pass',
         Next: STEP_NAMES.deploy,
       });
-      expect(JSON.stringify(exportEdge.Catch)).not.toContain(STEP_NAMES.recordFailure);
+      expect(JSON.stringify([exportEdge.Catch, recordEdge.Catch])).not.toContain(STEP_NAMES.recordFailure);
     },
   );
 
@@ -435,6 +460,7 @@ describe('the training state machine', () => {
     const { definition, service } = get('scheduled');
     expect(allStates(definition).map((s) => s.name)).not.toContain(STEP_NAMES.exportEdge);
     expect(allStates(definition).map((s) => s.name)).not.toContain('EdgeExportSkipped');
+    expect(allStates(definition).map((s) => s.name)).not.toContain(STEP_NAMES.recordEdgeFailure);
     expect(stateOf(definition, 'ReadyToDeploy').Next).toBe(STEP_NAMES.deploy);
     const services = Object.values(service.findResources('AWS::Lambda::Function') as Resources).map(
       (f) => asObject(asObject(f.Properties?.Environment).Variables).POWERTOOLS_SERVICE_NAME,

@@ -16,6 +16,7 @@ import { airportDelayRecords, type Flight, flightLabel } from '../../infra/demo/
 import {
   createXgboostAlgorithm,
   XGBOOST_MODEL_FILE,
+  type XgboostEngine,
 } from '../../infra/local/sagemaker/algorithms/xgboost.ts';
 import { modelFeatures, type UseCase, UseCaseSchema } from '../../shared/config/use-case.ts';
 import type { FeatureValue } from '../../shared/features/records.ts';
@@ -53,15 +54,23 @@ export interface TrainedModel {
   readonly batchTransform: (rows: readonly FeatureRow[]) => Promise<number[]>;
 }
 
-const algorithm = createXgboostAlgorithm({ engine: 'wasm' });
+const algorithms = {
+  wasm: createXgboostAlgorithm({ engine: 'wasm' }),
+  native: createXgboostAlgorithm({ engine: 'native' }),
+};
 
-/** Trains on `train` with the given schema and SageMaker hyperparameters (strings). */
+/**
+ * Trains on `train` with the given schema and SageMaker hyperparameters (strings), with the local
+ * algorithm's WASM engine (no Python needed) or its native one (Debian's python3-xgboost 1.7).
+ */
 export async function trainModel(
   schema: readonly SchemaColumn[],
   label: string,
   train: readonly LabeledRow[],
   hyperparameters: Readonly<Record<string, string>>,
+  engine: XgboostEngine = 'wasm',
 ): Promise<TrainedModel> {
+  const algorithm = algorithms[engine];
   const encoding = buildEncoding(
     schema,
     label,
@@ -234,15 +243,24 @@ export function syntheticRows(count: number, seed = 7): LabeledRow[] {
 }
 
 /** Trains the synthetic model with base_score 0.3 (so the base margin is logit(0.3), not 0). */
-export function trainSyntheticModel(train: readonly LabeledRow[]): Promise<TrainedModel> {
-  return trainModel(SYNTHETIC_SCHEMA, 'converted', train, {
-    objective: 'binary:logistic',
-    num_round: '40',
-    max_depth: '4',
-    eta: '0.3',
-    base_score: '0.3',
-    seed: '11',
-  });
+export function trainSyntheticModel(
+  train: readonly LabeledRow[],
+  engine: XgboostEngine = 'wasm',
+): Promise<TrainedModel> {
+  return trainModel(
+    SYNTHETIC_SCHEMA,
+    'converted',
+    train,
+    {
+      objective: 'binary:logistic',
+      num_round: '40',
+      max_depth: '4',
+      eta: '0.3',
+      base_score: '0.3',
+      seed: '11',
+    },
+    engine,
+  );
 }
 
 /**

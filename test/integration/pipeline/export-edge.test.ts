@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { create as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UseCase } from '../../../shared/config/use-case.ts';
@@ -26,6 +27,7 @@ import {
   XGBOOST_ARCHIVE_MODEL_FILE,
 } from '../../../shared/pipeline/export-edge.ts';
 import { runRecords } from '../../../shared/pipeline/ledger.ts';
+import { recordStep } from '../../../shared/pipeline/record.ts';
 import { getObject, listKeys, putObject, readText, s3Uri } from '../../../shared/s3.ts';
 import { type Emulators, startEmulators } from '../../support/emulators.ts';
 import { createLedgerTable, type TestLedger } from '../../support/ledger-table.ts';
@@ -333,5 +335,89 @@ describe('edgeSourceOf and verifyEdgeFile', () => {
     const bad = await verifyEdgeFile(emulators.s3, USE_CASE, source, shiftRootThreshold(onnx));
     expect(bad.parity.passed).toBe(false);
     expect(bad.parity.flips + bad.parity.maxAbsDelta).toBeGreaterThan(0);
+  });
+});
+
+describe('RecordEdgeFailure (the skip path of ExportEdge)', () => {
+  const record = (runId: string, state: Record<string, unknown>) =>
+    recordStep({
+      runId,
+      kind: 'edge-failure',
+      state,
+      useCase: USE_CASE,
+      ledger,
+      s3: emulators.s3,
+      // Never called for this kind: an edge error changes nothing in the registry.
+      sagemaker: new SageMakerClient({ region: 'us-east-1' }),
+    });
+  const registered = {
+    modelVersion: `${USE_CASE.name}:v2`,
+    modelPackageArn: 'arn:aws:sagemaker:us-east-1:000000000000:model-package/synthetic-edge/2',
+    approvalStatus: 'Approved',
+  };
+
+  it('records an error ExportEdge could not record as EdgeExportFailed, with its cause as the reason, once', async () => {
+    // Prepare: the state after ExportEdge's Catch, its retries spent.
+    const runId = 'run-edge-lost';
+    const state = {
+      registered,
+      trained: { jobName: 'job-2', modelArtifacts: 's3://artifacts/runs/run-edge-lost/model.tar.gz' },
+      edgeError: {
+        Error: 'Lambda.Unknown',
+        Cause: JSON.stringify({
+          errorType: 'LedgerUnavailableError',
+          errorMessage: 'the ledger table did not answer',
+        }),
+      },
+    };
+
+    // Act: recorded, then the record step retried.
+    const first = await record(runId, state);
+    const again = await record(runId, state);
+
+    // Assess
+    expect(first).toMatchObject({
+      kind: 'edge-failure',
+      ledger: 'appended',
+      modelVersion: registered.modelVersion,
+    });
+    expect(again.ledger).toBe('recorded-earlier');
+    const records = await runRecords(ledger, runId);
+    expect(records.map((r) => r.event)).toEqual([
+      expect.objectContaining({
+        type: 'EdgeExportFailed',
+        eventId: `${runId}-edge-export`,
+        actor: 'pipeline/RecordEdgeFailure',
+        modelVersion: registered.modelVersion,
+        sourceModelUri: state.trained.modelArtifacts,
+        reason: 'LedgerUnavailableError: the ledger table did not answer',
+      }),
+    ]);
+  });
+
+  it('appends nothing when ExportEdge recorded its outcome before it failed', async () => {
+    // Prepare: RUN's export is already recorded (EdgeModelExported) under the run's edge-export ID.
+    const before = await runRecords(ledger, RUN);
+
+    // Act
+    const out = await record(RUN, {
+      registered: { ...registered, modelVersion: `${USE_CASE.name}:v1` },
+      edgeError: { Error: 'States.Timeout', Cause: 'Task timed out after 300.00 seconds' },
+    });
+
+    // Assess
+    expect(out.ledger).toBe('recorded-earlier');
+    expect(await runRecords(ledger, RUN)).toEqual(before);
+  });
+
+  it('builds the same file bytes on every attempt, so a retried ExportEdge republishes the same file', () => {
+    const options = {
+      graphName: 'synthetic_edge',
+      modelVersion: source.modelVersion,
+      sourceModelSha256: 'a'.repeat(64),
+    };
+    expect(sha256Hex(toOnnx(trained.model, trained.encoding, options))).toBe(
+      sha256Hex(toOnnx(trained.model, trained.encoding, options)),
+    );
   });
 });

@@ -1,8 +1,9 @@
 /** `mlops edge export|verify`: the command line is checked before any call leaves the machine. */
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { registerEdgeCommands } from '../../../infra/cli/edge.ts';
+import { edgeVerifyPassed, registerEdgeCommands } from '../../../infra/cli/edge.ts';
 import { runCli, USAGE_EXIT_CODE } from '../../../infra/cli/errors.ts';
+import type { EdgeParity } from '../../../shared/ledger/events.ts';
 
 /** Runs `mlops edge …` in-process and returns what it printed and its exit code. */
 async function mlopsEdge(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -50,6 +51,33 @@ describe('mlops edge export', () => {
 });
 
 describe('mlops edge verify', () => {
+  const parity = (passed: boolean): EdgeParity => ({
+    passed,
+    reason: passed ? 'parity passed' : 'parity failed',
+    rows: 10,
+    maxAbsDelta: passed ? 0 : 0.1,
+    nanMismatches: 0,
+    worstRow: 0,
+    flips: 0,
+    flipShare: 0,
+    threshold: 0.5,
+    limits: { maxAbsDelta: 1e-6, maxFlipShare: 0 },
+  });
+
+  it.each([
+    { gate: true, sourceMatches: true, passes: true },
+    { gate: true, sourceMatches: undefined, passes: true },
+    { gate: true, sourceMatches: false, passes: false },
+    { gate: false, sourceMatches: true, passes: false },
+  ])(
+    'passes only when the gate holds and the file names no other source model (%o)',
+    ({ gate, sourceMatches, passes }) => {
+      expect(
+        edgeVerifyPassed({ parity: parity(gate), ...(sourceMatches === undefined ? {} : { sourceMatches }) }),
+      ).toBe(passes);
+    },
+  );
+
   it('needs the registered version to compare with', async () => {
     const run = await mlopsEdge('verify', 'model.onnx');
     expect(run.exitCode).toBe(USAGE_EXIT_CODE);

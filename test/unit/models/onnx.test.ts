@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { modelFeatures } from '../../../shared/config/use-case.ts';
+import { EdgeParitySchema } from '../../../shared/ledger/events.ts';
 import {
   ONNX_IR_VERSION,
   ONNX_METADATA_KEYS,
@@ -396,6 +397,63 @@ describe('toOnnx input checks', () => {
   it('fails the gate on no rows rather than passing vacuously', async () => {
     const result = await edgeParity(toOnnx(model, encoding), [], [], { threshold: 0.5 });
     expect(result).toMatchObject({ passed: false, reason: 'parity failed: no rows to compare' });
+  });
+
+  describe('the gate at the threshold and at infinity', () => {
+    const rows: FeatureRow[] = [
+      { x: 1, kind: 'a' },
+      { x: 1, kind: 'b' },
+      { x: null, kind: null },
+    ];
+    let onnx: Uint8Array;
+    let actual: number[];
+
+    beforeAll(async () => {
+      onnx = toOnnx(model, encoding);
+      actual = Array.from(await scoreEdgeModel(onnx, rows));
+    });
+
+    it('reports a label that differs within maxAbsDelta of the threshold as a tie, not a flip', async () => {
+      // Prepare: the threshold is row 0's ONNX score; the expected score sits 5e-7 below it.
+      const threshold = actual[0] ?? Number.NaN;
+      const expected = [threshold - 5e-7, ...actual.slice(1)];
+      // Act
+      const result = await edgeParity(onnx, rows, expected, { threshold, maxAbsDelta: 1e-6 });
+      // Assess
+      expect(result).toMatchObject({ passed: true, flips: 0, ties: 1, flipShare: 0 });
+      expect(result.reason).toMatch(/^parity passed/);
+      expect(result.reason).toContain('1 more differ within 0.000001 of the threshold');
+    });
+
+    it('counts the same difference as a flip when the expected score is further than maxAbsDelta from the threshold', async () => {
+      // Prepare: the same rows, with a tighter |Δ| limit than the 5e-7 gap.
+      const threshold = actual[0] ?? Number.NaN;
+      const expected = [threshold - 5e-7, ...actual.slice(1)];
+      // Act
+      const result = await edgeParity(onnx, rows, expected, { threshold, maxAbsDelta: 1e-7 });
+      // Assess
+      expect(result).toMatchObject({ passed: false, flips: 1, ties: 0, worstRow: 0 });
+      expect(result.reason).toMatch(/1 of 3 labels \(33\.3%\) flip/);
+    });
+
+    it.each([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+      'fails the gate with its figures when a score is %s, rather than refusing its own result',
+      async (infinite) => {
+        // Prepare
+        const expected = [actual[0] ?? 0, infinite, actual[2] ?? 0];
+        // Act
+        const result = await edgeParity(onnx, rows, expected, { threshold: 0.5 });
+        // Assess
+        expect(result).toMatchObject({ passed: false, infiniteMismatches: 1, worstRow: 1, nanMismatches: 0 });
+        expect(Number.isFinite(result.maxAbsDelta)).toBe(true);
+        expect(result.reason).toMatch(
+          new RegExp(
+            `^parity failed on 3 rows: .*1 rows have an infinite \\|Δ\\| \\(first row 1: expected ${infinite}, ONNX \\S+\\)`,
+          ),
+        );
+        expect(EdgeParitySchema.safeParse(result).success).toBe(true);
+      },
+    );
   });
 });
 

@@ -19,7 +19,7 @@ import { sampleFlights } from './traffic.ts';
 /** What the bad canary did to live traffic, and how it ended. */
 export interface BadCanary {
   readonly run: FollowedRun;
-  /** Predictions sent while the run trained and its canary baked, and how many failed. */
+  /** Predictions sent while the run deployed (its canary, then the rollback), and how many failed. */
   readonly requests: number;
   readonly failures: number;
   /** The version answering once it was over. */
@@ -51,9 +51,15 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
   let requests = 0;
   let failures = 0;
   let over = false;
-  // Live traffic while the release goes out: one request at a time from each of 2 clients.
+  // Live traffic while the release goes out, once the run reaches its Deploy step (sooner, it
+  // would only slow the training down): one request at a time from each of 2 clients.
+  let deploying: () => void = () => {};
+  const deployStarted = new Promise<void>((res) => {
+    deploying = res;
+  });
   const traffic = Promise.all(
     [0, 1].map(async (client) => {
+      await deployStarted;
       for (let i = client; !over; i += 2) {
         const f = sample[i % sample.length];
         if (!f) return;
@@ -72,8 +78,18 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
       reason: 'npm start demo: a release that crashes in production',
     });
     ctx.say(`manual run ${started.runId}:`);
-    const run = await followRun(ctx, started.runId);
+    const run = await followRun(
+      {
+        ...ctx,
+        say: (line) => {
+          if (/\bDeploy\b/.test(line)) deploying();
+          ctx.say(line);
+        },
+      },
+      started.runId,
+    );
     over = true;
+    deploying();
     await traffic;
     let servingAfter: string | undefined;
     const probe = sample[0];
@@ -88,6 +104,7 @@ export async function badCanary(ctx: LoopContext, slice: FlightSlice): Promise<B
     return { run, requests, failures, ...(servingAfter ? { servingAfter } : {}) };
   } finally {
     over = true;
+    deploying();
     await traffic;
     cloud.sagemaker.faults.clear();
   }

@@ -77,6 +77,7 @@ describe.each(['dev', 'prod'] as const)('the training state machine on the local
       STEP_NAMES.evaluate,
       STEP_NAMES.register,
       STEP_NAMES.exportEdge,
+      STEP_NAMES.recordEdgeFailure,
       STEP_NAMES.recordGateFailure,
       STEP_NAMES.recordSuccess,
       STEP_NAMES.recordFailure,

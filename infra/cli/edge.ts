@@ -52,7 +52,8 @@ function parseVersion(text: string): number {
   return version;
 }
 
-function edgeUseCase(all: readonly UseCase[], name: string): UseCase {
+/** The use case `mlops edge export` was asked for, if it is known and sets `edge`. */
+export function edgeUseCase(all: readonly UseCase[], name: string): UseCase {
   const useCase = all.find((u) => u.name === name);
   if (!useCase) {
     throw new UsageError(

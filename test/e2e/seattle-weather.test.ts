@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthApp } from '../../infra/cli/local.ts';
 import { resourceNames } from '../../infra/demo/seed.ts';
@@ -20,9 +20,20 @@ import { signedFetch } from '../../infra/local/sigv4.ts';
 import { runEvents, type Target } from '../../infra/ops/runs.ts';
 import { labelPrefix } from '../../shared/labels/schema.ts';
 import type { LedgerEvent } from '../../shared/ledger/events.ts';
-import { listKeys, readText } from '../../shared/s3.ts';
+import { scoreEdgeModel } from '../../shared/models/onnx-parity.ts';
+import type { BuildDatasetOutput } from '../../shared/pipeline/contracts.ts';
+import { transformOutputUri } from '../../shared/pipeline/evaluate.ts';
+import { EdgeArtifactManifestSchema, loadEdgeInputs } from '../../shared/pipeline/export-edge.ts';
+import { getObject, listKeys, readText } from '../../shared/s3.ts';
 import { runMlops } from '../support/cli.ts';
-import { labelEvents, useCase, writeSeattleWeatherFiles } from '../support/seattle-weather.ts';
+import {
+  group,
+  labelEvents,
+  periodicOutages,
+  readWeatherDays,
+  useCase,
+  writeSeattleWeatherFiles,
+} from '../support/seattle-weather.ts';
 
 const stateFile = join(mkdtempSync(join(tmpdir(), 'mlops-state-')), 'cloud.json');
 const mlops = (...args: string[]) =>
@@ -33,8 +44,12 @@ let s3: S3Client;
 let target: Target;
 let datasets: string;
 const api = (path: string) => `${cloud.apiEndpoint}/v1${path}`;
-const files = writeSeattleWeatherFiles(mkdtempSync(join(tmpdir(), 'seattle-')));
+// The station goes quiet for 4 days every 60: label events more than the group's TTL (2 days)
+// into an outage read every station feature as missing, as a real feed's gaps make them.
+const outages = periodicOutages(readWeatherDays(), { first: 45, every: 60, length: 4 });
+const files = writeSeattleWeatherFiles(mkdtempSync(join(tmpdir(), 'seattle-')), { outages });
 const events = labelEvents();
+let trained: { runId: string; executionArn: string } | undefined;
 
 beforeAll(async () => {
   const { outdir } = synthApp('dev', mkdtempSync(join(tmpdir(), 'e2e-seattle-')));
@@ -141,14 +156,20 @@ describe('the seattle-weather use case, from zero', () => {
   it('trains with `mlops train`, clearing its gates on the held-out test split', async () => {
     const run = await mlops('train', useCase.name, '--reason', 'e2e: a second use case', '--json');
     expect(run.status).toBe(0);
-    const { runId, status } = JSON.parse(run.stdout) as { runId: string; status: string };
+    const { runId, executionArn, status } = JSON.parse(run.stdout) as {
+      runId: string;
+      executionArn: string;
+      status: string;
+    };
     expect(status).toBe('SUCCEEDED');
+    trained = { runId, executionArn };
     const ledger = (await runEvents(target, runId)).map((r) => r.event as LedgerEvent);
     expect(ledger.map((e) => e.type)).toEqual([
       'DatasetBuilt',
       'TrainingStarted',
       'ModelEvaluated',
       'ModelRegistered',
+      'EdgeModelExported',
       'TrainingCompleted',
     ]);
     const built = ledger.find((e) => e.type === 'DatasetBuilt');
@@ -160,6 +181,67 @@ describe('the seattle-weather use case, from zero', () => {
     expect(evaluated.metrics.auc).toBeGreaterThanOrEqual(useCase.gates.minAuc);
     console.log(
       `seattle-weather: test-split AUC ${evaluated.metrics.auc?.toFixed(4)}, log loss ${evaluated.metrics.logLoss?.toFixed(4)} on ${evaluated.metrics.rows} rows (run ${runId})`,
+    );
+  });
+
+  it('exports a model with a categorical feature, missing values and a non-default base score: onnxruntime-node scores the test split as batch transform did', async () => {
+    // Prepare: what the run recorded, and everything its export was judged on.
+    if (!trained) throw new Error('the training test did not run');
+    const ledger = (await runEvents(target, trained.runId)).map((r) => r.event as LedgerEvent);
+    const exported = ledger.find((e) => e.type === 'EdgeModelExported');
+    const registered = ledger.find((e) => e.type === 'ModelRegistered');
+    if (exported?.type !== 'EdgeModelExported' || registered?.type !== 'ModelRegistered') {
+      throw new Error('no EdgeModelExported or ModelRegistered in the run');
+    }
+    const state = JSON.parse(
+      (await target.sfn.send(new DescribeExecutionCommand({ executionArn: trained.executionArn }))).output ??
+        '{}',
+    ) as { dataset: BuildDatasetOutput };
+    const inputs = await loadEdgeInputs(s3, {
+      useCase: useCase.name,
+      modelVersion: registered.modelVersion,
+      runId: trained.runId,
+      datasetHash: state.dataset.datasetHash,
+      modelArchiveUri: registered.artifactUri,
+      snapshot: { manifestUri: state.dataset.manifestUri },
+      encodingUri: state.dataset.encodingUri,
+      scoresUri: transformOutputUri(state.dataset, 'candidate'),
+    });
+    const stationFeatures = group.features.map((f) => f.name);
+    const withMissing = inputs.rows
+      .map((row, i) => ({ row, i }))
+      .filter(({ row }) => stationFeatures.some((n) => row[n] === null || row[n] === undefined));
+    const splits = inputs.model.trees.flatMap((t) => [...t.left].flatMap((l, n) => (l === -1 ? [] : [n])));
+    const toMissingRight = inputs.model.trees.reduce(
+      (sum, t) => sum + [...t.left].filter((l, n) => l !== -1 && t.defaultLeft[n] === 0).length,
+      0,
+    );
+
+    // Act: score the published file here, with onnxruntime-node, independently of the step.
+    const onnx = await getObject(s3, exported.objects.model);
+    const manifest = EdgeArtifactManifestSchema.parse(
+      JSON.parse(await readText(s3, exported.objects.manifest)),
+    );
+    const scores = await scoreEdgeModel(onnx, inputs.rows);
+    const delta = (i: number) => Math.abs((inputs.expected[i] ?? Number.NaN) - (scores[i] ?? Number.NaN));
+    const maxDelta = Math.max(...inputs.expected.map((_, i) => delta(i)));
+    const { threshold } = useCase.gates;
+    const flips = inputs.expected.filter((e, i) => e >= threshold !== (scores[i] ?? 0) >= threshold).length;
+
+    // Assess: the model is the hard kind (a string input, missing rows, a base score that is not
+    // 0.5, missing values routed both ways), and the file scores it within the gate.
+    expect(manifest.inputs.find((i) => i.name === 'weather')?.type).toBe('string');
+    expect(inputs.rows.some((r) => typeof r.weather === 'string')).toBe(true);
+    expect(withMissing.length).toBeGreaterThan(0);
+    expect(inputs.model.baseMargin).toBeCloseTo(Math.log(0.43 / 0.57), 5);
+    expect(splits.length).toBeGreaterThan(toMissingRight);
+    expect(toMissingRight).toBeGreaterThan(0);
+    expect(exported.parity).toMatchObject({ passed: true, rows: inputs.rows.length, flips: 0 });
+    expect(maxDelta).toBeLessThanOrEqual(1e-6);
+    expect(Math.max(...withMissing.map(({ i }) => delta(i)))).toBeLessThanOrEqual(1e-6);
+    expect(flips).toBe(0);
+    console.log(
+      `seattle-weather edge export of ${registered.modelVersion}: ${inputs.rows.length} test rows (${withMissing.length} with missing station features), base margin ${inputs.model.baseMargin.toFixed(4)}, ${toMissingRight}/${splits.length} splits send missing right, max |Δ| ${maxDelta.toPrecision(3)}, ${flips} flips`,
     );
   });
 });

@@ -128,10 +128,45 @@ export interface WeatherFeatureRecord {
   readonly values: Record<string, FeatureValue>;
 }
 
-/** One record per day D, stamped D+1 at midnight UTC; a day with an undefined value is left out. */
-export function featureRecords(days: readonly WeatherDay[] = readWeatherDays()): WeatherFeatureRecord[] {
+/** Days the station sent nothing: from `from` (`YYYY-MM-DD`), `days` consecutive days. */
+export interface StationOutage {
+  readonly from: string;
+  readonly days: number;
+}
+
+/**
+ * One outage of `days` days starting every `every` days from the file's `first` day: a station that
+ * goes quiet now and then, so label events in an outage longer than the group's TTL read missing
+ * features, as a real feed's gaps make them.
+ */
+export function periodicOutages(
+  days: readonly WeatherDay[],
+  { first, every, length }: { readonly first: number; readonly every: number; readonly length: number },
+): StationOutage[] {
+  const outages: StationOutage[] = [];
+  for (let i = first; i < days.length; i += every) {
+    const day = days[i];
+    if (day) outages.push({ from: day.date, days: length });
+  }
+  return outages;
+}
+
+function inOutage(date: string, outages: readonly StationOutage[]): boolean {
+  const at = Date.parse(date);
+  return outages.some((o) => at >= Date.parse(o.from) && at < Date.parse(o.from) + o.days * DAY_MS);
+}
+
+/**
+ * One record per day D, stamped D+1 at midnight UTC; a day with an undefined value, or inside one
+ * of `outages`, is left out.
+ */
+export function featureRecords(
+  days: readonly WeatherDay[] = readWeatherDays(),
+  outages: readonly StationOutage[] = [],
+): WeatherFeatureRecord[] {
   const records: WeatherFeatureRecord[] = [];
   days.forEach((day, i) => {
+    if (inOutage(day.date, outages)) return;
     const values: Record<string, FeatureValue> = {};
     for (const f of group.features) {
       const value = computer(FEATURES, f.name)(days, i);
@@ -190,13 +225,19 @@ export interface SeattleWeatherFiles {
 /**
  * Writes `<dir>/features/<name>.csv` (for `ingest/<group>/<name>.csv`) and `<dir>/labels/<name>.csv`
  * (for the bulk label drop zone, which keeps the file's name; columns are the label event's JSON
- * field paths).
+ * field paths). The station's `outages` are left out of the features file; labels cover every day.
  */
-export function writeSeattleWeatherFiles(dir: string, name = 'seattle-weather'): SeattleWeatherFiles {
+export function writeSeattleWeatherFiles(
+  dir: string,
+  {
+    name = 'seattle-weather',
+    outages = [],
+  }: { readonly name?: string; readonly outages?: readonly StationOutage[] } = {},
+): SeattleWeatherFiles {
   mkdirSync(dir, { recursive: true });
   const days = readWeatherDays();
   const names = group.features.map((f) => f.name);
-  const records = featureRecords(days);
+  const records = featureRecords(days, outages);
   mkdirSync(join(dir, 'features'), { recursive: true });
   mkdirSync(join(dir, 'labels'), { recursive: true });
   const featuresPath = join(dir, 'features', `${name}.csv`);

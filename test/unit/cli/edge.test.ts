@@ -1,9 +1,11 @@
 /** `mlops edge export|verify`: the command line is checked before any call leaves the machine. */
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { edgeVerifyPassed, registerEdgeCommands } from '../../../infra/cli/edge.ts';
-import { runCli, USAGE_EXIT_CODE } from '../../../infra/cli/errors.ts';
+import { edgeUseCase, edgeVerifyPassed, registerEdgeCommands } from '../../../infra/cli/edge.ts';
+import { runCli, USAGE_EXIT_CODE, UsageError } from '../../../infra/cli/errors.ts';
+import { UseCaseSchema } from '../../../shared/config/use-case.ts';
 import type { EdgeParity } from '../../../shared/ledger/events.ts';
+import seattleWeather from '../../../use-cases/seattle-weather.ts';
 
 /** Runs `mlops edge …` in-process and returns what it printed and its exit code. */
 async function mlopsEdge(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -33,12 +35,19 @@ describe('mlops edge export', () => {
     );
   });
 
-  it('refuses a use case that does not set edge, saying how to turn it on', async () => {
-    const run = await mlopsEdge('export', 'seattle-weather', '--version', '1');
-    expect(run.exitCode).toBe(USAGE_EXIT_CODE);
-    expect(run.stderr).toBe(
-      "mlops edge export: <useCase>: seattle-weather does not set edge; add edge: { format: 'onnx' } to its use case to export it",
+  it('refuses a use case that does not set edge, saying how to turn it on', () => {
+    // Prepare: every use case in use-cases/ sets edge, so one that does not is made here.
+    const { edge: _, ...withoutEdge } = seattleWeather;
+    const all = [UseCaseSchema.parse(withoutEdge)];
+
+    // Act / Assess
+    expect(() => edgeUseCase(all, 'seattle-weather')).toThrow(
+      new UsageError(
+        '<useCase>',
+        "seattle-weather does not set edge; add edge: { format: 'onnx' } to its use case to export it",
+      ),
     );
+    expect(edgeUseCase([UseCaseSchema.parse(seattleWeather)], 'seattle-weather').edge?.format).toBe('onnx');
   });
 
   it('refuses a version that is not a package version', async () => {

@@ -11,9 +11,11 @@ import { labelContract } from '../../../shared/labels/schema.ts';
 import { validateLabels } from '../../../shared/labels/store.ts';
 import seattleWeather from '../../../use-cases/seattle-weather.ts';
 import {
+  dayAfter,
   featureRecords,
   group,
   labelEvents,
+  periodicOutages,
   readWeatherDays,
   type SeattleWeatherFiles,
   STATION,
@@ -100,6 +102,32 @@ describe('the features file', () => {
       expect(record?.values.precipitation).toBe(day.precipitation);
       expect(record?.values.tempMax).toBe(day.tempMax);
       expect(record?.values.weather).toBe(day.weather);
+    }
+  });
+});
+
+describe('station outages', () => {
+  it('leave their days out of the features file and nothing else', () => {
+    // Prepare
+    const outages = periodicOutages(days, { first: 45, every: 60, length: 4 });
+    const outDir = mkdtempSync(join(tmpdir(), 'seattle-outages-'));
+
+    try {
+      // Act
+      const written = writeSeattleWeatherFiles(outDir, { outages });
+      const stamps = new Set(readCsv(written.features.path).map((r) => r.eventTime));
+
+      // Assess
+      expect(outages[0]).toEqual({ from: days[45]?.date, days: 4 });
+      expect(outages).toHaveLength(Math.ceil((days.length - 45) / 60));
+      expect(written.features.rows).toBe(days.length - 4 * outages.length);
+      expect(stamps.has(dayAfter(days[45]?.date ?? ''))).toBe(false);
+      expect(stamps.has(dayAfter(days[48]?.date ?? ''))).toBe(false);
+      expect(stamps.has(dayAfter(days[44]?.date ?? ''))).toBe(true);
+      expect(stamps.has(dayAfter(days[49]?.date ?? ''))).toBe(true);
+      expect(written.labels.rows).toBe(files.labels.rows);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
     }
   });
 });

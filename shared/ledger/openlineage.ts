@@ -279,9 +279,9 @@ export function toRunEvent(record: LedgerRecord, options: OpenLineageOptions = {
           namespace: `s3://${event.objects.manifest.bucket}`,
           name: event.objects.manifest.key,
           facets: {
-            mlops_datasetVersion: facet('DatasetVersionFacet', {
+            mlops_edgeManifest: facet('EdgeManifestDatasetFacet', {
               versionId: event.objects.manifest.versionId,
-              datasetHash: event.datasetHash,
+              modelSha256: event.model.sha256,
             }),
           },
         },

@@ -132,6 +132,13 @@ describe('OpenLineage export', () => {
       ],
       versionId: 'v-onnx-1',
     });
+    expect(exported?.outputs[1]?.facets?.mlops_edgeManifest).toEqual(
+      expect.objectContaining({
+        versionId: expect.any(String),
+        modelSha256: exported?.outputs[0]?.facets?.mlops_edgeModel?.sha256,
+      }),
+    );
+    expect(exported?.outputs[1]?.facets?.mlops_datasetVersion).toBeUndefined();
     expect(exported?.run.facets.mlops_edgeExport).toMatchObject({
       passed: true,
       trainingRunId: 'run-1',

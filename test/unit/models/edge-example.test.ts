@@ -195,10 +195,11 @@ describe.skipIf(!haveChromium())(
 
         // Act
         await page.goto(`${origin}/`);
-        await page.waitForFunction(() => document.body?.textContent?.trim() !== '', undefined, {
+        // The page's own expressions, as strings: this file is compiled without the DOM's types.
+        await page.waitForFunction("(document.body?.textContent ?? '').trim() !== ''", undefined, {
           timeout: 60_000,
         });
-        const score = Number(await page.evaluate(() => document.body.textContent));
+        const score = Number(await page.evaluate<string>('document.body.textContent'));
 
         // Assess
         expect(errors.filter((e) => !/favicon|status of 404/.test(e))).toEqual([]);

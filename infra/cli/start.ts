@@ -43,6 +43,8 @@ const DATA_DIR = join(DEMO_DIR, 'data');
 export const DEMO_REPORT = join(DEMO_DIR, 'report.html');
 /** Every line the stages printed, in full. */
 export const DEMO_LOG = join(DEMO_DIR, 'start.log');
+/** Each stage's wall time and the whole run's, as JSON (the lifecycle benchmark reads it). */
+export const DEMO_TIMINGS = join(DEMO_DIR, 'timings.json');
 /** The file that marks DATA_DIR as the demo's own. */
 const DATA_MARKER = '.mlops-demo-data';
 /** Held while a demo runs: a second start refuses instead of wiping the first one's data. */
@@ -285,6 +287,10 @@ async function start(o: StartOptions): Promise<number> {
       return 130;
     }
     const seconds = (performance.now() - started) / 1000;
+    writeFileSync(
+      DEMO_TIMINGS,
+      `${JSON.stringify({ seconds, ok: !failed, rows: o.rows, stages: timings }, null, 2)}\n`,
+    );
     const report: DemoReport | undefined = demo?.report;
     if (report) {
       console.log('');

@@ -82,7 +82,13 @@ interface DD {
 
 const DD_SPLITTER = 134217729; // 2^27 + 1
 const EPSILON = 2.220446049250313e-16;
-const BITS = new DataView(new ArrayBuffer(8));
+// One float64 seen as its two 32-bit words (the platform's byte order: the high word is the one
+// holding sign and exponent), for frexp without a DataView's per-call cost.
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+/** 2^n for n in [-1022, 1023], exact, indexed by n + 1022. */
+const POWERS_OF_TWO = Float64Array.from({ length: 2046 }, (_, i) => 2 ** (i - 1022));
 
 function dd(hi: number, lo = 0): DD {
   return { hi, lo };
@@ -166,22 +172,21 @@ function ddFloor(a: DD): DD {
 /** C `frexp`: `x = mantissa * 2^exponent` with 0.5 <= |mantissa| < 1. */
 function frexp(x: number): [number, number] {
   if (x === 0 || !Number.isFinite(x)) return [x, 0];
-  BITS.setFloat64(0, x);
-  let biased = (BITS.getUint32(0) >>> 20) & 0x7ff;
+  F64[0] = x;
+  let biased = ((U32[HI] ?? 0) >>> 20) & 0x7ff;
   let shift = 0;
   if (biased === 0) {
-    BITS.setFloat64(0, x * 2 ** 64);
-    biased = (BITS.getUint32(0) >>> 20) & 0x7ff;
+    F64[0] = x * 2 ** 64;
+    biased = ((U32[HI] ?? 0) >>> 20) & 0x7ff;
     shift = 64;
   }
-  BITS.setUint32(0, (BITS.getUint32(0) & 0x800fffff) | (1022 << 20));
-  return [BITS.getFloat64(0), biased - 1022 - shift];
+  U32[HI] = ((U32[HI] ?? 0) & 0x800fffff) | (1022 << 20);
+  return [F64[0] ?? Number.NaN, biased - 1022 - shift];
 }
 
+/** 2^n, exactly, for n in [-1022, 1023]. */
 function powerOfTwo(n: number): number {
-  BITS.setUint32(0, (0x3ff + n) << 20);
-  BITS.setUint32(4, 0);
-  return BITS.getFloat64(0);
+  return POWERS_OF_TWO[n + 1022] ?? Number.NaN;
 }
 
 /** C `ldexp` (musl's scalbn): scales in steps so a subnormal result is rounded only once. */

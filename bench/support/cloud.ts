@@ -95,10 +95,18 @@ export async function measureInProcess(
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     // Not spawnSync: the emulators serving the child run on this process's event loop.
+    // BENCH_PROFILE_DIR: a V8 CPU profile of the child, to see where the handler's time goes.
+    const profile = process.env.BENCH_PROFILE_DIR;
     const child = spawn(
-      join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-      [join(PROJECT_ROOT, 'bench', 'support', 'in-process.ts'), join(dir, 'spec.json')],
-      { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } },
+      process.execPath,
+      [
+        ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+        '--import',
+        'tsx',
+        join(PROJECT_ROOT, 'bench', 'support', 'in-process.ts'),
+        join(dir, 'spec.json'),
+      ],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: process.env },
     );
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`in-process run of ${functionName} failed (${code})`);

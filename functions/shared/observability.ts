@@ -16,10 +16,28 @@ import { formatProblems, toFieldProblems } from '../../shared/validation.ts';
 
 /** Structured JSON logger. */
 export const logger = new Logger();
-/** X-Ray tracer; wrap SDK clients with `tracer.captureAWSv3Client`. */
-export const tracer = new Tracer();
-/** CloudWatch EMF metrics, flushed after each invocation. */
-export const metrics = new Metrics();
+/**
+ * X-Ray tracer; wrap SDK clients with `tracer.captureAWSv3Client`. Every call the functions make
+ * goes through an SDK client, so Node's http and https modules are not patched as well: that would
+ * trace each AWS call twice and cost every request the second subsegment.
+ */
+export const tracer = new Tracer({ captureHTTPsRequests: false });
+/**
+ * CloudWatch EMF metrics, flushed after each invocation. An invocation that records none (a
+ * feature read, an audit query) writes nothing: Powertools would otherwise log a warning line
+ * every time; its other warnings and errors go through the structured logger.
+ */
+export const metrics = new Metrics({
+  logger: {
+    debug: () => {},
+    info: (...args: unknown[]) => logger.info(String(args[0] ?? '')),
+    warn: (...args: unknown[]) => {
+      const message = String(args[0] ?? '');
+      if (!message.startsWith('No application metrics to publish')) logger.warn(message);
+    },
+    error: (...args: unknown[]) => logger.error(String(args[0] ?? '')),
+  },
+});
 
 /** Parses the environment at cold start, so a missing variable fails the first init, naming it. */
 export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {

@@ -100,40 +100,41 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   const versions = new Map<string, { window: VersionWindow; reference: VersionReference }>();
   const skipped = new Map<string, { rows: number; reason: string }>();
   const counts: LogReadCounts = { objects: 0, lines: 0, unreadable: 0, duplicates: 0, outside: 0 };
-  for await (const p of readPredictionLog({
+  for await (const batch of readPredictionLog({
     s3: o.s3,
     bucket: o.predictionLogBucket,
     useCase: useCase.name,
     window,
     counts,
-  })) {
-    let v = versions.get(p.modelVersion);
-    const skip = skipped.get(p.modelVersion);
-    if (skip) {
-      skip.rows++;
-      continue;
-    }
-    if (!v) {
-      try {
-        const reference = await loadVersionReference(o.ledger, o.s3, p.modelVersion);
-        v = {
-          reference,
-          window: new VersionWindow(
-            modelFeatures(useCase),
-            reference.baseline,
-            useCase.monitoring.sampleLimit,
-            useCase.model.seed,
-          ),
-        };
-        versions.set(p.modelVersion, v);
-      } catch (e) {
-        if (!(e instanceof ReferenceNotFoundError)) throw e;
-        skipped.set(p.modelVersion, { rows: 1, reason: e.message });
+  }))
+    for (const p of batch) {
+      let v = versions.get(p.modelVersion);
+      const skip = skipped.get(p.modelVersion);
+      if (skip) {
+        skip.rows++;
         continue;
       }
+      if (!v) {
+        try {
+          const reference = await loadVersionReference(o.ledger, o.s3, p.modelVersion);
+          v = {
+            reference,
+            window: new VersionWindow(
+              modelFeatures(useCase),
+              reference.baseline,
+              useCase.monitoring.sampleLimit,
+              useCase.model.seed,
+            ),
+          };
+          versions.set(p.modelVersion, v);
+        } catch (e) {
+          if (!(e instanceof ReferenceNotFoundError)) throw e;
+          skipped.set(p.modelVersion, { rows: 1, reason: e.message });
+          continue;
+        }
+      }
+      v.window.add(p, feedback.labels.get(p.requestId));
     }
-    v.window.add(p, feedback.labels.get(p.requestId));
-  }
 
   const reports: MonitorResult['reports'][number][] = [];
   for (const [modelVersion, v] of versions) {

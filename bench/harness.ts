@@ -161,6 +161,17 @@ export function figureTable(figures: readonly Figure[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** The same table in Markdown, for the README: figure, what it is, median (min–max), target, met. */
+export function markdownTable(figures: readonly Figure[]): string {
+  const cell = (t: string) => t.replaceAll('|', '\\|');
+  const rows = figures.map((f) => {
+    const value =
+      f.samples > 1 ? `${number(f.median)} (${number(f.min)}–${number(f.max)})` : number(f.median);
+    return `| \`${f.name}\` | ${cell(f.label)} | ${value} ${cell(f.unit)} | ${targetText(f.target)} | ${f.met === undefined ? '' : f.met ? 'met' : '**missed**'} |`;
+  });
+  return ['| figure | what | median (min–max) | target | |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
 /**
  * Hands the figures to the runner (BENCH_OUT), or prints them when the benchmark runs alone.
  * Call once, at the end.

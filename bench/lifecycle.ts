@@ -24,7 +24,7 @@ try {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
-      // Its own demo folder; the benchmarks' cached synth (a fresh one is the synth benchmark's).
+      // Its own demo folder, and cdk.out as npm start reuses it (a fresh synth is the synth benchmark's).
       env: { ...process.env, MLOPS_DEMO_DIR: dir, MLOPS_DEMO_CDK_OUT: BENCH_CDK_OUT, CI: '1' },
     },
   );

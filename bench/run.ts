@@ -7,6 +7,7 @@
  *   npm run bench -- <name> [<name>]  the named ones; their figures replace theirs in results.json
  *   npm run bench -- --quick          each briefly, to prove it works (bench/results.quick.json)
  *   npm run bench -- --list           the benchmarks and what each measures
+ *   npm run bench -- --markdown       the last run's table in Markdown (runs nothing)
  *
  * Each benchmark runs in a process of its own (its timings and its peak RSS are its own) and
  * hands its figures back through the file named by BENCH_OUT (bench/harness.ts). The table shows
@@ -16,7 +17,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type Figure, figureTable } from './harness.ts';
+import { type Figure, figureTable, markdownTable } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -148,6 +149,20 @@ function runBench(name: string, passThrough: readonly string[]): { figures: Figu
 const argv = process.argv.slice(2);
 if (argv.includes('--list')) {
   for (const b of BENCHES) console.log(`${b.name.padEnd(14)} ${b.about}`);
+  process.exit(0);
+}
+if (argv.includes('--markdown')) {
+  // The last run's table as Markdown (what the README's performance section shows); runs nothing.
+  const results = readResults(argv.includes('--quick') ? QUICK_RESULTS_FILE : RESULTS_FILE);
+  if (!results) {
+    console.error('no results file yet: run npm run bench first');
+    process.exit(2);
+  }
+  console.log(markdownTable(results.figures));
+  const m = results.machine;
+  console.log(
+    `\n${m.cores} cores (${m.cpu}), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}/${m.arch}; ${results.generatedAt.slice(0, 10)}, commit ${results.gitSha.slice(0, 12)}`,
+  );
   process.exit(0);
 }
 const known = new Set<string>(BENCHES.map((b) => b.name));

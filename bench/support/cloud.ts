@@ -14,8 +14,11 @@ import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
 import type { InProcessResult, InProcessSpec, Latency } from './in-process.ts';
 import type { RawKind } from './raw.ts';
 
-/** cdk.out for the benchmarks: synthesized once, reused while its inputs are unchanged. */
-export const BENCH_CDK_OUT = join(PROJECT_ROOT, '.local', 'bench', 'cdk.out');
+/**
+ * cdk.out for the benchmarks: the project's own, as `npm start` uses it, synthesized when its
+ * inputs changed and reused otherwise (the synth benchmark times fresh synths on its own).
+ */
+export const BENCH_CDK_OUT = join(PROJECT_ROOT, 'cdk.out');
 
 /** A dev-stage local cloud on the benchmarks' cached synth, quiet, with demo-speed waits. */
 export async function benchCloud(): Promise<LocalCloud> {

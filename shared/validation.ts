@@ -2,7 +2,7 @@
  * Turns zod issues into messages that name the field, the bad value and what is expected.
  * Used at synth (config errors) and at the API edge (4xx bodies), so both read the same way.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from './errors.ts';
 
 /** One problem with one field. */

@@ -3,7 +3,7 @@
  * its parameters with zod and makes one call into shared/ledger.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../shared/errors.ts';
 import { AUDIT_ROUTES, VerifyParamsSchema } from '../../shared/ledger/audit-api.ts';
 import {

@@ -3,7 +3,7 @@
  * waiting in the Approval state. The approver is the caller's IAM identity (the route uses IAM
  * authorization); the decision reaches the pipeline through SendTaskSuccess.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseJsonBody, parseOrThrow } from '../../shared/features/api.ts';
 import { decideApproval } from '../../shared/pipeline/approval.ts';
 import { ApprovalBodySchema } from '../../shared/pipeline/contracts.ts';

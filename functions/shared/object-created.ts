@@ -2,7 +2,7 @@
  * The handler of a function triggered by an S3 "Object Created" event through EventBridge: the
  * base chain, and the bucket and (decoded) key handed to `body`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { baseChain } from './observability.ts';
 
 /** The part of EventBridge's S3 "Object Created" event we use. */

@@ -3,7 +3,7 @@
  * schemas the handlers parse with.
  */
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** JSON Schema draft-04 of a request schema (what API Gateway models accept), as its input side. */
 export function apiGatewayModelSchema(schema: z.ZodType, title: string): apigw.JsonSchema {

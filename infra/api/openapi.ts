@@ -3,7 +3,7 @@
  * parse with (and the route tables the constructs build from), so the document cannot drift from
  * what is deployed. `npm run mlops -- openapi` prints it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { DEPLOYMENT_ROUTES } from '../../shared/deployment/contracts.ts';
 import { RollbackBodySchema } from '../../shared/deployment/rollback.ts';

@@ -3,7 +3,7 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatProblems, toFieldProblems } from '../../shared/validation.ts';
 
 export const StageNameSchema = z.enum(['dev', 'prod']);

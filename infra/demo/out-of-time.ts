@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { unpackObject } from '../../shared/archive.ts';
 import type { UseCase } from '../../shared/config/use-case.ts';
 import { addDays, dateOf, readOffline } from '../../shared/features/offline-store.ts';
 import { pointInTimeJoin, type TrainingRow } from '../../shared/features/point-in-time.ts';
@@ -14,7 +15,7 @@ import type { LabelEvent } from '../../shared/labels/schema.ts';
 import { predict } from '../../shared/models/xgboost-scorer.ts';
 import { type Encoding, featureEncoder } from '../../shared/pipeline/encoding.ts';
 import { auc } from '../../shared/pipeline/metrics.ts';
-import { parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
+import { parseS3Uri, readText } from '../../shared/s3.ts';
 import { loadXgboostModelDir } from '../local/sagemaker/algorithms/xgboost.ts';
 
 /** The result of scoring one period. */

@@ -2,7 +2,7 @@
  * The use-case contract: what a team declares about one ML use case. Validated at synth time
  * (infra) and parsed again at cold start by the functions that receive it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
 const FIELD_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;

@@ -4,7 +4,7 @@
  * FinishDeployment `$.result`, which is also the execution's output. The definition
  * (pipelines/deploy/) and the handlers (functions/pipeline/*-deployment.ts) code against these.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3UriSchema, StepPayloadSchema } from '../pipeline/contracts.ts';
 import { SLOTS } from './names.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { modelVersionOf, packageVersionOf, packageVersions } from '../pipeline/find-champion.ts';
 import type { DeployInput } from './contracts.ts';

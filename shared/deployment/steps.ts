@@ -4,7 +4,7 @@
  * environment check at synth and their grants. The service-integration states (Create/Update/
  * DescribeEndpoint, the waits) are in pipelines/deploy/definition.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PipelineEnvSchema } from '../pipeline/env.ts';
 import { envSchemasOf, PASS_SAGEMAKER_ROLE, type StepGrant, type StepRow } from '../pipeline/steps.ts';
 import {

@@ -2,7 +2,7 @@
  * The feature store's HTTP contract: one place for the routes and request parsing, so the
  * construct that creates the routes, the handler that answers them and the docs cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FeatureGroup, FeatureGroupSchema } from '../config/use-case.ts';
 import { InvalidInputError } from '../errors.ts';
 import { jsonText, toFieldProblems } from '../validation.ts';

@@ -2,7 +2,7 @@
  * Feature records: the zod schemas derived from a feature group, and the record identity that
  * makes ingestion idempotent.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Feature, FeatureGroup } from '../config/use-case.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
 

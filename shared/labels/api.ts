@@ -2,7 +2,7 @@
  * The label routes' HTTP contract: `POST /labels/{useCase}`, its request parsing and its answer,
  * in one place for the construct that creates the route, the handler and the OpenAPI document.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ResourceNameSchema } from '../config/use-case.ts';
 import { NotFoundError } from '../errors.ts';
 import { parseOrThrow } from '../features/api.ts';

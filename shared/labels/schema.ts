@@ -4,7 +4,7 @@
  * the use case reads, nothing unknown), and their ID is the hash of their content, so a replay is
  * recognised and writes nothing. `ingestedAt` is set by the service, never taken from the caller.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type Feature,
   FeatureSchema,

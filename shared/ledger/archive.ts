@@ -9,7 +9,7 @@
  * - `ledger/<chain>/digests/<seq, 12 digits>.json`: `{chain, seq, hash, at}`, the head after a batch.
  */
 import { ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { listKeys, readText } from '../s3.ts';
 import { IsoTimeSchema, Sha256Schema } from './events.ts';
 import { EVENT_SK_PREFIX, GUARD_SK_PREFIX, HEAD_SK, SEQ_DIGITS } from './items.ts';

@@ -2,7 +2,7 @@
  * The audit API's routes: one place for the paths, so the construct that creates them and the
  * handler that answers them cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every `GET /audit/...` route with its query parameters (`?` marks an optional one). Inputs are

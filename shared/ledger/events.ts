@@ -7,7 +7,7 @@
  * Schemas are strict so an event hashes exactly what was validated, and numbers must be finite
  * (NaN/Infinity have no canonical JSON form, see `canonical.ts`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Identifier: letters, digits and `._:/@+=-`, 1-200 characters (safe in keys, paths and URLs). */
 const IdSchema = z

@@ -3,7 +3,7 @@
  * indexes) and follows `LastEvaluatedKey`, so results are complete however large the ledger is.
  */
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { toFieldProblems } from '../validation.ts';
 import type { LedgerLocation } from './append.ts';

@@ -4,7 +4,7 @@
  * loading the file, and what the ledger records about an export.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ONNX_METADATA_KEYS } from './onnx-export.ts';
 import { decodeOnnxModel, type OnnxValueInfo, onnxDataTypeName } from './onnx-proto.ts';
 

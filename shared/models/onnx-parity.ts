@@ -4,7 +4,7 @@
  * (the batch transform of the test split, or the TypeScript scorer). A failed gate publishes nothing.
  */
 import * as ort from 'onnxruntime-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FeatureValue } from '../features/records.ts';
 import { type OnnxTensorSpec, readOnnxSignature } from './onnx-manifest.ts';
 

@@ -5,7 +5,7 @@
  * in model.tar.gz, and what the 0.7x-era WASM build ml-xgboost produces). Only the parts that
  * prediction needs are kept; every tree is checked so the scorer can walk it without guards.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How a summed margin becomes the objective's output (XGBoost's `PredTransform`). */
 export type XgboostTransform = 'sigmoid' | 'identity' | 'exp' | 'hinge';

@@ -3,7 +3,7 @@
  * event that starts a check (the schedule's, or `mlops monitor`'s with a window), and the metrics
  * it publishes, which the alarms and the dashboard read by these names.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UseCaseSchema } from '../config/use-case.ts';
 import { jsonText } from '../validation.ts';
 

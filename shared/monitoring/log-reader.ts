@@ -9,7 +9,7 @@
  * by `eventMetadata.eventId`.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { addDays, dateOf } from '../features/offline-store.ts';
 import type { FeatureValue } from '../features/records.ts';
 import type { LabelContract } from '../labels/schema.ts';

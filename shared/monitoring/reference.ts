@@ -6,7 +6,7 @@
  * model's scores on its test split and the calibration fitted on them.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../errors.ts';
 import { BaselineBuilder, type FeatureBaseline } from '../features/stats.ts';
 import type { LedgerLocation } from '../ledger/append.ts';

@@ -4,7 +4,7 @@
  * scores alone, and the distributions behind them for the full report in S3. Pure: the window's
  * contents and the version's reference in, the report out.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { modelFeatures, type UseCase } from '../config/use-case.ts';
 import { binShares } from '../features/stats.ts';
 import type { DriftCheckRecord, Metrics, MonitoringReport } from '../ledger/events.ts';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { ApprovalBody, ApprovalDecision, EvaluateOutput, RegisterOutput } from './contracts.ts';
 

@@ -7,7 +7,7 @@
  * (steps.ts); the execution input sits at `$.input` and a caught error at `$.error`.
  * `runId` is always `$$.Execution.Name`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Why a run started. */
 export const TriggerSchema = z.enum(['manual', 'schedule', 'drift', 'reproduce']);

@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SnapshotRow, Split } from '../features/dataset.ts';
 import type { FeatureValue } from '../features/records.ts';
 

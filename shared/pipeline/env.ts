@@ -2,7 +2,7 @@
  * The training pipeline functions' environment, as the TrainingPipeline construct sets it. Each
  * handler picks the variables it needs, so a function is granted (and configured with) no more.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UseCaseSchema } from '../config/use-case.ts';
 import { jsonText } from '../validation.ts';
 

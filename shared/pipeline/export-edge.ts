@@ -12,7 +12,8 @@
  * gate alone on any file.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
+import { readArchiveEntry } from '../archive.ts';
 import type { UseCase } from '../config/use-case.ts';
 import { type LedgerLocation, type LedgerWriter, recordedEvent } from '../ledger/append.ts';
 import {
@@ -38,15 +39,7 @@ import {
   edgeParity,
 } from '../models/onnx-parity.ts';
 import { parseXgboostModel, type XgboostModel } from '../models/xgboost-model.ts';
-import {
-  forEachLine,
-  NULL_VERSION,
-  parseS3Uri,
-  putObject,
-  readArchiveEntry,
-  readText,
-  s3Uri,
-} from '../s3.ts';
+import { forEachLine, NULL_VERSION, parseS3Uri, putObject, readText, s3Uri } from '../s3.ts';
 import { DatasetIntegrityError, runDataKeys } from './build-dataset.ts';
 import type { BuildDatasetOutput, ExportEdgeOutput, RegisterOutput, TrainedModel } from './contracts.ts';
 import { type Encoding, EncodingSchema } from './encoding.ts';

@@ -1,6 +1,6 @@
 /** Reading a dataset manifest (written by shared/features/dataset.ts) back from S3, validated. */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { S3ObjectVersion } from '../ledger/events.ts';
 import { NULL_VERSION, parseS3Uri, readText } from '../s3.ts';
 import { formatProblems, toFieldProblems } from '../validation.ts';

@@ -6,6 +6,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type SageMakerClient, UpdateModelPackageCommand } from '@aws-sdk/client-sagemaker';
+import { archiveContentSha256 } from '../archive.ts';
 import type { UseCase } from '../config/use-case.ts';
 import { type LedgerWriter, recordedEvent } from '../ledger/append.ts';
 import type {
@@ -15,7 +16,7 @@ import type {
   TrainingFailed,
 } from '../ledger/events.ts';
 import { DEFAULT_CHAIN } from '../ledger/items.ts';
-import { archiveContentSha256, parseS3Uri } from '../s3.ts';
+import { parseS3Uri } from '../s3.ts';
 import { type RecordKind, STEP_ERRORS } from './contracts.ts';
 import { type AppendOnceResult, appendOnce, firstOfType, runEventId, runRecords } from './ledger.ts';
 import { optionalStatePart, PipelineStateError, statePart } from './state.ts';

@@ -10,7 +10,7 @@
  *
  * The table is plain data (no aws-cdk-lib), so the handlers' bundles can import it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UseCase } from '../config/use-case.ts';
 import { DeploymentResultSchema } from '../deployment/contracts.ts';
 import {

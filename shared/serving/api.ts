@@ -3,7 +3,7 @@
  * its alarms read, in one place for the constructs (routes, alarms), the handlers and the
  * OpenAPI document.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UseCaseSchema } from '../config/use-case.ts';
 import { jsonText } from '../validation.ts';
 

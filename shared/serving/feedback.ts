@@ -13,7 +13,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { eventTimeSchema } from '../features/records.ts';
 import { type LabelContract, type LabelEvent, storedLabelSchema, toLabelEvent } from '../labels/schema.ts';

@@ -8,7 +8,7 @@
  * prediction log pair the same features: `{ entities: { <group>: <id> }, request: { ... } }`.
  */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UseCase } from '../config/use-case.ts';
 import { InvalidInputError } from '../errors.ts';
 import { getManyLatest, isPresent, type OnlineStoreOptions } from '../features/online-store.ts';

@@ -45,6 +45,7 @@ import {
   type Target,
 } from '../../infra/ops/runs.ts';
 import { documentClientFor } from '../../infra/ops/target.ts';
+import { unpackObject } from '../../shared/archive.ts';
 import { UseCaseSchema } from '../../shared/config/use-case.ts';
 import { endpointNameOf, servingModelName } from '../../shared/deployment/names.ts';
 import { describeServing, primaryVariant } from '../../shared/deployment/serving.ts';
@@ -62,7 +63,7 @@ import { parseColumn, transformOutputUri } from '../../shared/pipeline/evaluate.
 import { EdgeArtifactManifestSchema } from '../../shared/pipeline/export-edge.ts';
 import { packageVersionOf, packageVersions } from '../../shared/pipeline/find-champion.ts';
 import { STEP_NAMES } from '../../shared/pipeline/steps.ts';
-import { getObject, parseS3Uri, readText, unpackObject } from '../../shared/s3.ts';
+import { getObject, parseS3Uri, readText } from '../../shared/s3.ts';
 import { gatherFeatures, predictInputSchema } from '../../shared/serving/predict.ts';
 import demo from '../../use-cases/flight-delay.ts';
 import { endOf, startDeploy } from '../support/deployment.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { airportDelayRecords, type Flight, flightLabel } from '../../infra/demo/flights.ts';
 import {
   createXgboostAlgorithm,

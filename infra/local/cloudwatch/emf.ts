@@ -2,7 +2,7 @@
  * CloudWatch Embedded Metric Format: a log line that is an EMF JSON object (`_aws.CloudWatchMetrics`)
  * becomes metric data points, as CloudWatch Logs extracts them from a Lambda function's log group.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type MetricDatumInput, MetricDatumSchema, UNITS } from './metrics.ts';
 
 const DirectiveSchema = z.looseObject({

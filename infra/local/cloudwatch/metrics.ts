@@ -2,7 +2,7 @@
  * Metric data: the datum shape PutMetricData takes (also what the emulators emit in process), and
  * the in-memory store of data points that alarms and GetMetricStatistics read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PeriodAggregate } from './statistics.ts';
 
 /** CloudWatch's units. */

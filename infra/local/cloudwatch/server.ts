@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { listenLocal, readBody, sendAwsJson } from '../http.ts';
 import type { LocalComparisonOperator, LocalPlacement, LocalTreatMissingData } from '../model.ts';
 import {

@@ -1,8 +1,9 @@
 /** Hosting: models, endpoint configs, endpoints and InvokeEndpoint with weighted production variants. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { objectExists, parseS3Uri, unpackObject } from '../../../shared/s3.ts';
+import * as z from 'zod';
+import { unpackObject } from '../../../shared/archive.ts';
+import { objectExists, parseS3Uri } from '../../../shared/s3.ts';
 import type { InvocationResult, ServedModel } from './algorithm.ts';
 import { SageMakerApiError, validationError } from './api-error.ts';
 import { type EmulatorContext, paginate, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';

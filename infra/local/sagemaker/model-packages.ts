@@ -1,5 +1,5 @@
 /** The model registry: model package groups and their versioned model packages. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { validationError } from './api-error.ts';
 import { type EmulatorContext, paginate, parseRequest, RESOURCE_NAME } from './context.ts';
 

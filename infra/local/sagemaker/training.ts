@@ -1,7 +1,7 @@
 /** Training jobs: CreateTrainingJob runs the image's local algorithm with SageMaker's folder contract. */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseS3Uri, putObject, S3InputError } from '../../../shared/s3.ts';
 import { SageMakerApiError, validationError } from './api-error.ts';
 import { type EmulatorContext, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';

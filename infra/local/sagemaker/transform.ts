@@ -1,6 +1,6 @@
 /** Batch transform: serves each input object (or each line of it) and writes `<key>.out` to the output path. */
 import { rm } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { getObject, parseS3Uri, putObject } from '../../../shared/s3.ts';
 import { SageMakerApiError } from './api-error.ts';
 import { type EmulatorContext, parseRequest, RESOURCE_NAME, sageMakerArn } from './context.ts';

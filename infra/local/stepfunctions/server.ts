@@ -1,7 +1,7 @@
 /** The Step Functions API over HTTP: AWS JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Op>`. */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readBody, toAwsJson } from '../http.ts';
 import { SfnApiError } from './errors.ts';
 import type { StepFunctionsService } from './service.ts';

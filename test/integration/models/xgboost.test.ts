@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LOCAL_ACCOUNT } from '../../../infra/local/engines/credentials.ts';
 import { AlgorithmError } from '../../../infra/local/sagemaker/algorithm.ts';
 import {

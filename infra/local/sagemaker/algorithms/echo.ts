@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlgorithmError, type LocalAlgorithm, type ServedModel } from '../algorithm.ts';
 
 /** Image the fixture app trains with (see TEST_ALGORITHM_IMAGE in test/fixtures/local-app/app.ts). */

@@ -17,6 +17,7 @@ const args = benchArgs();
 const rows = args.quick ? 2000 : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'bench-lifecycle-'));
 try {
+  const started = performance.now();
   const run = spawnSync(
     join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
     ['infra/cli/main.ts', 'start', '--once', ...(rows ? ['--rows', String(rows)] : [])],
@@ -28,12 +29,14 @@ try {
       env: { ...process.env, MLOPS_DEMO_DIR: dir, MLOPS_DEMO_CDK_OUT: BENCH_CDK_OUT, CI: '1' },
     },
   );
+  const wall = (performance.now() - started) / 1000;
   if (run.status !== 0)
     throw new Error(`npm start -- --once exited with ${run.status}:\n${run.stdout.slice(-3000)}`);
   const timings = JSON.parse(readFileSync(join(dir, 'timings.json'), 'utf8')) as {
     seconds: number;
     ok: boolean;
     rows: number;
+    synthCached?: boolean;
     stages: { title: string; seconds: number; ok: boolean }[];
   };
   if (!timings.ok) throw new Error('the demo reported a failed stage');
@@ -49,12 +52,12 @@ try {
     figure(
       BENCH,
       'seconds',
-      `npm start -- --once, wall time (${timings.rows} training rows)`,
+      `npm start -- --once, wall time of the process (${timings.rows} training rows, cdk.out ${timings.synthCached ? 'reused' : 'synthesized'})`,
       's',
-      timings.seconds,
+      wall,
       {
         target: { op: '<=', value: 90 },
-        note: `synth ${synth?.seconds.toFixed(1)} s (${synth && synth.seconds < 5 ? 'cdk.out reused' : 'synthesized'})`,
+        note: `the stages take ${timings.seconds.toFixed(1)} s of it; synth ${synth?.seconds.toFixed(1)} s`,
       },
     ),
     ...rest.map((s) => figure(BENCH, `stage-${slug(s.title)}`, s.title, 's', s.seconds)),

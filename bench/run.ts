@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { type Figure, figureTable, markdownTable } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..');
+/** The longest one benchmark may run. */
+const BENCH_TIMEOUT_MS = 30 * 60_000;
 
 /** The benchmarks, in the order a full run takes them. */
 export const BENCHES = [
@@ -97,7 +99,15 @@ function machine(): Machine {
 function gitSha(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    // The results files are written by this run: they do not make the tree dirty.
+    const dirty = execFileSync(
+      'git',
+      ['status', '--porcelain', '--', '.', ':!bench/results.json', ':!bench/results.quick.json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    ).trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return 'unknown';
@@ -123,7 +133,14 @@ function runBench(name: string, passThrough: readonly string[]): { figures: Figu
     const child = spawnSync(
       join(ROOT, 'node_modules', '.bin', 'tsx'),
       [join(ROOT, 'bench', `${name}.ts`), ...passThrough],
-      { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BENCH_OUT: out } },
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, BENCH_OUT: out },
+        // A hung benchmark must not hang the run (or CI).
+        timeout: BENCH_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+      },
     );
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
     const ok = child.status === 0 && existsSync(out);
@@ -166,9 +183,16 @@ if (argv.includes('--markdown')) {
   process.exit(0);
 }
 const known = new Set<string>(BENCHES.map((b) => b.name));
+/** Flags that take no value; every other `--flag` takes the word after it. */
+const SWITCHES = new Set(['--quick', '--list', '--markdown']);
 // Positional names pick benchmarks; everything else (flags and their values) passes through.
 const picked = argv.filter((a) => known.has(a));
-const unknown = argv.filter((a, i) => !a.startsWith('--') && !known.has(a) && !argv[i - 1]?.startsWith('--'));
+const unknown = argv.filter(
+  (a, i) =>
+    !a.startsWith('--') &&
+    !known.has(a) &&
+    !(argv[i - 1]?.startsWith('--') && !SWITCHES.has(argv[i - 1] ?? '')),
+);
 if (unknown.length > 0) {
   console.error(`unknown benchmark ${unknown.join(', ')}; --list shows them`);
   process.exit(2);
@@ -179,6 +203,7 @@ const names = picked.length > 0 ? picked : BENCHES.map((b) => b.name);
 const file = quick ? QUICK_RESULTS_FILE : RESULTS_FILE;
 
 const sha = gitSha();
+const host = machine();
 const previous = readResults(file);
 const runs: Record<string, BenchRun> = { ...(previous?.runs ?? {}) };
 let figures: Figure[] = [...(previous?.figures ?? [])];
@@ -192,7 +217,7 @@ for (const name of names) {
     generatedAt: new Date().toISOString(),
     gitSha: sha,
     quick,
-    machine: machine(),
+    machine: host,
     runs,
     figures: BENCHES.flatMap((b) => figures.filter((f) => f.bench === b.name)),
   };
@@ -201,7 +226,7 @@ for (const name of names) {
 
 const shown = BENCHES.flatMap((b) => figures.filter((f) => f.bench === b.name && names.includes(b.name)));
 console.log(`\n${figureTable(shown)}`);
-const m = machine();
+const m = host;
 console.log(
   `\n${m.cores} cores (${m.cpu}), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}/${m.arch}; commit ${sha}; written to ${file}`,
 );

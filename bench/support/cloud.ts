@@ -26,18 +26,30 @@ export async function benchCloud(): Promise<LocalCloud> {
   return startLocalCloud({ cdkOut: outdir, timeScale: 0.01, log: () => {} });
 }
 
-/** Every event the Lambda runtime was invoked with, by function name, from now on. */
-export function captureInvocations(cloud: LocalCloud): (functionName: string) => unknown[] {
+/** Events captured from the Lambda runtime, by function name, until `stop()`. */
+export interface Capture {
+  (functionName: string): unknown[];
+  /** Stops capturing: later invocations (the timed ones) run unwrapped. */
+  stop(): void;
+}
+
+/** Every event the Lambda runtime is invoked with, by function name, from now until `stop()`. */
+export function captureInvocations(cloud: LocalCloud): Capture {
   const seen = new Map<string, unknown[]>();
   const runtime = cloud.lambda;
-  const invoke = runtime.invoke.bind(runtime);
+  const invoke = runtime.invoke;
   runtime.invoke = (name, payload, options) => {
-    const fn = runtime.find(name);
-    const key = fn?.name ?? name;
-    seen.set(key, [...(seen.get(key) ?? []), structuredClone(payload)]);
-    return invoke(name, payload, options);
+    const key = runtime.find(name)?.name ?? name;
+    const list = seen.get(key) ?? [];
+    list.push(structuredClone(payload));
+    seen.set(key, list);
+    return invoke.call(runtime, name, payload, options);
   };
-  return (functionName) => seen.get(functionName) ?? [];
+  const capture = ((functionName: string) => seen.get(functionName) ?? []) as Capture;
+  capture.stop = () => {
+    runtime.invoke = invoke;
+  };
+  return capture;
 }
 
 /** The name of the one function whose events `captured` saw, after a call through the API. */
@@ -79,7 +91,7 @@ export async function measureInProcess(
   functionName: string,
   events: readonly unknown[],
   raw: { readonly kind: RawKind; readonly args: unknown },
-  options: { readonly rounds: number; readonly timeMs: number },
+  options: { readonly rounds: number; readonly timeMs: number; readonly iterations?: number },
 ): Promise<InProcessResult> {
   const fn = cloud.lambda.functions.find((f) => f.name === functionName);
   if (!fn) throw new Error(`no function ${functionName}`);
@@ -94,6 +106,7 @@ export async function measureInProcess(
       raw,
       rounds: options.rounds,
       timeMs: options.timeMs,
+      ...(options.iterations ? { iterations: options.iterations } : {}),
       out: join(dir, 'result.json'),
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));

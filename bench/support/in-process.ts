@@ -28,6 +28,8 @@ export interface InProcessSpec {
   readonly rounds: number;
   /** Time per task per round, ms. */
   readonly timeMs: number;
+  /** Fewest calls per task per round (tinybench's `iterations`; default 64). */
+  readonly iterations?: number;
   readonly out: string;
 }
 
@@ -41,6 +43,8 @@ export interface Latency {
 
 export interface InProcessResult {
   readonly rounds: readonly { readonly handler: Latency; readonly raw: Latency }[];
+  /** Handler calls made, warm-up included. */
+  readonly calls: number;
   /** Bytes the handler wrote to stdout per call (its log and metric lines), on average. */
   readonly stdoutBytesPerCall: number;
 }
@@ -88,6 +92,14 @@ async function main(): Promise<void> {
     return true;
   }) as typeof process.stdout.write;
   const handler = loadBundle(spec.codeDir, spec.handler);
+  // The same events are passed again and again, unchanged: frozen, so a handler that mutated its
+  // event would fail here instead of being measured on an event it changed.
+  const deepFreeze = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) deepFreeze(child);
+  };
+  for (const e of spec.events) deepFreeze(e);
   const raw = rawOperation(spec.raw.kind, spec.raw.args);
   let calls = 0;
   const call = async () => {
@@ -105,7 +117,7 @@ async function main(): Promise<void> {
       getRemainingTimeInMillis: () => 30_000,
       callbackWaitsForEmptyEventLoop: true,
     };
-    const res = (await handler(structuredClone(event), context)) as { statusCode?: number; body?: string };
+    const res = (await handler(event, context)) as { statusCode?: number; body?: string };
     if (res?.statusCode !== undefined && res.statusCode >= 300) {
       throw new Error(`${spec.functionName} answered ${res.statusCode}: ${res.body}`);
     }
@@ -118,14 +130,19 @@ async function main(): Promise<void> {
   const rounds: { handler: Latency; raw: Latency }[] = [];
   for (let r = 0; r < spec.rounds; r++) {
     // Alternating which goes first, so drift in machine load hits both alike.
-    const bench = new Bench({ time: spec.timeMs, warmup: false, throws: true });
+    const bench = new Bench({
+      time: spec.timeMs,
+      iterations: spec.iterations ?? 64,
+      warmup: false,
+      throws: true,
+    });
     const order = r % 2 === 0 ? (['handler', 'raw'] as const) : (['raw', 'handler'] as const);
     for (const name of order) bench.add(name, name === 'handler' ? call : raw);
     await bench.run();
     const task = (name: string) => bench.tasks.find((t) => t.name === name) as Bench['tasks'][number];
     rounds.push({ handler: latency(task('handler')), raw: latency(task('raw')) });
   }
-  const result: InProcessResult = { rounds, stdoutBytesPerCall: calls ? stdoutBytes / calls : 0 };
+  const result: InProcessResult = { rounds, calls, stdoutBytesPerCall: calls ? stdoutBytes / calls : 0 };
   writeFileSync(spec.out, JSON.stringify(result));
 }
 

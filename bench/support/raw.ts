@@ -45,7 +45,8 @@ export function rawOperation(kind: RawKind, args: unknown): () => Promise<void> 
   if (kind === 'get-item') {
     const a = args as GetItemArgs;
     return async () => {
-      const out = await doc.send(new GetCommand({ TableName: a.table, Key: a.key }));
+      // Strongly consistent, as the online store's getLatest reads.
+      const out = await doc.send(new GetCommand({ TableName: a.table, Key: a.key, ConsistentRead: true }));
       if (!out.Item) throw new Error('raw GetItem found nothing');
     };
   }

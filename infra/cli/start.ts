@@ -240,11 +240,13 @@ async function start(o: StartOptions): Promise<number> {
 
   // The tests synthesize elsewhere, to interrupt a synth that the cache would otherwise skip.
   const cdkOut = process.env.MLOPS_DEMO_CDK_OUT ?? join(PROJECT_ROOT, 'cdk.out');
+  let synthCached: boolean | undefined;
   const setup: DemoStage[] = [
     {
       title: `Synthesize the ${STAGE} app with the CDK CLI`,
       run: async () => {
         const synth = await synthAppCached(STAGE, cdkOut, abort.signal);
+        synthCached = synth.cached;
         return synth.cached
           ? 'cdk.out is up to date with the sources and the commit: reused'
           : `cdk.out in ${(synth.ms / 1000).toFixed(1)} s`;
@@ -289,7 +291,7 @@ async function start(o: StartOptions): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     writeFileSync(
       DEMO_TIMINGS,
-      `${JSON.stringify({ seconds, ok: !failed, rows: o.rows, stages: timings }, null, 2)}\n`,
+      `${JSON.stringify({ seconds, ok: !failed, rows: o.rows, synthCached, stages: timings }, null, 2)}\n`,
     );
     const report: DemoReport | undefined = demo?.report;
     if (report) {

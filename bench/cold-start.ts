@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { PROJECT_ROOT, synthAppCached } from '../infra/cli/local.ts';
+import { synthAppCached } from '../infra/cli/local.ts';
 import { loadAssembly } from '../infra/local/assembly/index.ts';
 import { LambdaRuntime } from '../infra/local/lambda/index.ts';
 import type { FromWorker } from '../infra/local/lambda/protocol.ts';
